@@ -1,0 +1,1 @@
+"""mechlang: electrochemical mechanisms as differentiable JAX simulators."""
