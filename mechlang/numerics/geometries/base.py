@@ -1,0 +1,38 @@
+"""The interface of a geometry: control volumes and face areas of a 1-D grid.
+
+Positions are dimensionless, in units of the domain length L, measured from the
+electrode surface; ``radius`` is the electrode radius in the same units (or None).
+Everything is per unit electrode area, so fluxes and the current need no other factor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+REGISTRY: dict[str, "Geometry"] = {}
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """``factors(x, radius) -> (volume, face)``.
+
+    volume[i]: control volume of node i (node 0 a half cell at the electrode);
+    face[i]: area of the face between nodes i and i+1, both relative to the electrode area.
+    ``size_key``: the experiment setting that gives the electrode size (e.g. ``r``).
+    """
+
+    name: str
+    factors: Callable
+    size_key: str | None = None
+
+
+def register(geometry: Geometry) -> Geometry:
+    REGISTRY[geometry.name] = geometry
+    return geometry
+
+
+def get(name: str) -> Geometry:
+    from mechlang.numerics import geometries  # noqa: F401
+
+    return REGISTRY[name]

@@ -1,0 +1,189 @@
+"""The symbolic stage: from a validated model to the equations the simulator solves.
+
+Derived once, with SymPy:
+
+* the net rate of every homogeneous step (mol m^-3 s^-1) and the source term of every
+  species, ``R_s = sum_r nu_sr w_r``, with its Jacobian ``dR_s/dc_s'``;
+* for every electron-transfer step with a finite-rate law, the surface rate of the
+  reduction ``v_j = kred * prod(c_ox^nu) - kox * prod(c_red^nu)`` (mol m^-2 s^-1) and its
+  derivatives with respect to the surface concentrations;
+* for every ``nernst`` step, the equilibrium written as
+  ``w_ox * prod(c_ox^nu) - w_red * prod(c_red^nu) = 0`` with
+  ``w_ox = 1/(1+theta)``, ``w_red = theta/(1+theta)``, ``theta = exp(n f (E - E0))``,
+  a form that stays bounded at any potential;
+* the flux of every species into the solution at the electrode and the faradaic current
+  ``I = -F A sum_j n_j v_j`` (IUPAC: oxidation positive).
+
+Symbols: a concentration is ``Symbol("[X]")``, a value of the file ``Symbol(NAME)``,
+the electrode potential ``Symbol("E")`` and the temperature ``Symbol("T")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from mechlang import constants, kinetics
+from mechlang.kinetics.base import E as E_SYM
+from mechlang.model import ir
+
+T_SYM = sympy.Symbol("T")
+
+
+def conc(name: str) -> sympy.Symbol:
+    return sympy.Symbol(f"[{name}]")
+
+
+@dataclass(frozen=True)
+class ElectrodeStep:
+    label: str
+    n: int
+    equilibrium: bool  # nernst: an algebraic surface condition, its rate an unknown
+    rate: sympy.Expr | None  # kinetic: v_j(c_surface, E, T, values), mol/m^2/s, reduction positive
+    rate_jac: tuple[sympy.Expr, ...] | None  # d v_j / d c_s for s in species order
+    kred: sympy.Expr | None  # the law's rate constants, for `show`
+    kox: sympy.Expr | None
+    condition: sympy.Expr | None  # nernst: scaled equilibrium residual (zero at equilibrium)
+    condition_jac: tuple[sympy.Expr, ...] | None
+    stoich: tuple[int, ...]  # net stoichiometry per species (products +, reactants -)
+    law: str = ""
+
+
+@dataclass(frozen=True)
+class SymbolicSystem:
+    species: tuple[str, ...]  # the species the simulator carries, in order
+    bulk: tuple[str, ...]  # value name of each species' bulk concentration
+    diffusion: tuple[str, ...]  # value name of each species' D
+    step_rates: tuple[tuple[str, sympy.Expr], ...]  # homogeneous steps: (label, net rate)
+    source: tuple[sympy.Expr, ...]  # R_s, mol/m^3/s
+    source_jac: tuple[tuple[sympy.Expr, ...], ...]  # dR_s/dc_s'
+    electrode: tuple[ElectrodeStep, ...]
+    flux: tuple[sympy.Expr, ...]  # J_s into solution at the electrode, in terms of symbols v_<label>
+    current_density: sympy.Expr  # -F sum n_j v_j, A/m^2, in terms of v_<label>
+    linear: bool  # every residual is linear in the concentrations: one Newton step suffices
+    coupled: bool  # homogeneous steps couple different species at the same node
+
+
+def _product(terms, names_to_index) -> sympy.Expr:
+    out = sympy.Integer(1)
+    for name, nu in terms:
+        out *= conc(name) ** nu
+    return out
+
+
+def _law_rates(model: ir.Model, step: ir.Step, call: ir.LawCall):
+    args = {p: sympy.Symbol(v) for p, v in call.args}
+    if call.law in model.laws:
+        law = model.laws[call.law]
+        subs = {sympy.Symbol(p): args[p] for p in law.params}
+        return law.kred.subs(subs), law.kox.subs(subs), False
+    reg = kinetics.get(call.law)
+    if reg.equilibrium:
+        return None, None, True
+    kred, kox = reg.rates(E_SYM, T_SYM, step.electrons, args, dict(reg.options))
+    return kred, kox, False
+
+
+def rate_symbol(label: str) -> sympy.Symbol:
+    return sympy.Symbol(f"v_{label}")
+
+
+def derive(model: ir.Model) -> SymbolicSystem:
+    used = []
+    for step in model.steps:
+        for name, _ in step.reactants + step.products:
+            if name not in used:
+                used.append(name)
+    species = tuple(s.name for s in model.species if s.name in used)
+    index = {s: i for i, s in enumerate(species)}
+    cs = [conc(s) for s in species]
+
+    def stoich(step: ir.Step) -> list[int]:
+        nu = [0] * len(species)
+        for name, k in step.reactants:
+            nu[index[name]] -= k
+        for name, k in step.products:
+            nu[index[name]] += k
+        return nu
+
+    # Homogeneous steps.
+    step_rates = []
+    source = [sympy.Integer(0)] * len(species)
+    for step in model.steps:
+        if step.is_electron_transfer:
+            continue
+        kin = step.kinetics
+        if isinstance(kin, ir.MassAction):
+            w = sympy.Symbol(kin.kf) * _product(step.reactants, index)
+            if kin.kb is not None:
+                w -= sympy.Symbol(kin.kb) * _product(step.products, index)
+        else:
+            w = kin.rate
+        step_rates.append((step.label, w))
+        for i, nu in enumerate(stoich(step)):
+            if nu:
+                source[i] += nu * w
+    source_jac = tuple(tuple(sympy.diff(r, c) for c in cs) for r in source)
+
+    # Electron transfers at the electrode.
+    electrode = []
+    for step in model.steps:
+        if not step.is_electron_transfer:
+            continue
+        kred, kox, equilibrium = _law_rates(model, step, step.kinetics)
+        ox = _product(step.reactants, index)
+        red = _product(step.products, index)
+        if equilibrium:
+            e0 = sympy.Symbol(dict(step.kinetics.args)["E0"])
+            x = step.electrons * constants.F / (constants.R * T_SYM) * (E_SYM - e0)
+            # w_ox = 1/(1+exp(x)), w_red = exp(x)/(1+exp(x)); kept bounded for any x.
+            w_ox = 1 / (1 + sympy.exp(x))
+            w_red = 1 / (1 + sympy.exp(-x))
+            cond = w_ox * ox - w_red * red
+            electrode.append(
+                ElectrodeStep(
+                    step.label, step.electrons, True, None, None, None, None, cond,
+                    tuple(sympy.diff(cond, c) for c in cs), tuple(stoich(step)), step.kinetics.law,
+                )
+            )
+        else:
+            v = kred * ox - (kox * red if step.reversible else 0)
+            electrode.append(
+                ElectrodeStep(
+                    step.label, step.electrons, False, v, tuple(sympy.diff(v, c) for c in cs),
+                    kred, kox, None, None, tuple(stoich(step)), step.kinetics.law,
+                )
+            )
+
+    flux = [sympy.Integer(0)] * len(species)
+    current = sympy.Integer(0)
+    for es in electrode:
+        vj = rate_symbol(es.label)
+        for i, nu in enumerate(es.stoich):
+            if nu:
+                flux[i] += nu * vj
+        current -= constants.F * es.n * vj
+
+    def is_linear(exprs):
+        for e in exprs:
+            for c in cs:
+                if sympy.diff(e, c, 2) != 0:
+                    return False
+            for a in cs:
+                for b in cs:
+                    if a != b and sympy.diff(e, a, b) != 0:
+                        return False
+        return True
+
+    boundary = [es.rate if es.rate is not None else es.condition for es in electrode]
+    linear = is_linear(list(source) + boundary)
+    coupled = any(
+        source_jac[i][k] != 0 for i in range(len(species)) for k in range(len(species)) if i != k
+    )
+    bulk = tuple(model.species_named(s).c for s in species)
+    diffusion = tuple(model.species_named(s).D for s in species)
+    return SymbolicSystem(
+        species, bulk, diffusion, tuple(step_rates), tuple(source), source_jac,
+        tuple(electrode), tuple(flux), current, linear, coupled,
+    )
