@@ -13,12 +13,12 @@ from dataclasses import dataclass, fields, replace
 @dataclass(frozen=True)
 class Options:
     points: int = 160  # grid nodes
-    first_cell: float = 2e-4  # first spacing / domain length (the grid expands geometrically)
+    first_cell: float = 5e-5  # first spacing / domain length (the grid expands geometrically)
     domain: float = 6.0  # domain length in diffusion lengths sqrt(D_max * t_total)
     dE: float = 1e-3  # potential step of sweeps, V (BDF2: 1 mV gives Randles-Sevcik to ~1e-4)
     bdf1_steps: int = 2  # implicit Euler steps before BDF2 takes over (damps a potential step)
-    ca_steps: int = 1500  # time steps of a potential step experiment
-    ca_first_step: float = 1e-7  # first time step / duration
+    ca_steps: int = 600  # time steps of a potential step experiment
+    ca_first_step: float = 1e-5  # first time step / duration
     newton: int | None = None  # Newton iterations per step; None: 1 if linear, else 4
     newton_tol: float = 1e-7  # the last Newton update (relative to the largest bulk concentration)
     checkpoint: bool = True  # recompute each step in reverse mode instead of storing it

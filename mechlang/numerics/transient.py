@@ -87,7 +87,8 @@ class Transient:
     def run(self, values: Mapping[str, jnp.ndarray]):
         """Simulate.  ``values``: every value name of the model -> JAX scalar (SI).
 
-        Returns (t, E, I, newton_update, min_conc) arrays over time steps.
+        Returns (t, E, I, newton_update, min_conc) arrays over time steps, and the grid
+        (distance from the electrode, m) with the final concentrations (N, S), mol/m^3.
         """
         sysm, opt, S = self.system, self.options, self.S
         settings = {k: values[v] for k, v in self.experiment.settings.items()}
@@ -212,6 +213,6 @@ class Transient:
             step = jax.checkpoint(step)
         u0 = jnp.broadcast_to(bulk / c_ref, (len(self.x), S))
         v0 = jnp.zeros(M)
-        _, (I, upd, umin) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2))
+        (u_end, _, _), (I, upd, umin) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2))
         upd_out = upd if self.newton > 1 else jnp.zeros_like(upd)
-        return t_end, E, I, upd_out, umin * c_ref
+        return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref
