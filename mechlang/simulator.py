@@ -137,8 +137,10 @@ class Simulator:
             if name is None:
                 raise KeyError(f"unknown parameter '{key}'{_did_you_mean(key, self._public)}")
             (literal if name in self._literal else derived)[name] = value
-        full = {n: literal.get(n, self.defaults[self._private.get(n, n)]) for n in self._literal}
-        return full, derived
+        # Same dtype and weak-type for every entry, so the jit cache never misses on values.
+        full = {n: jnp.asarray(literal.get(n, self.defaults[self._private.get(n, n)]), dtype=jnp.float64)
+                for n in self._literal}
+        return full, {n: jnp.asarray(v, dtype=jnp.float64) for n, v in derived.items()}
 
     def _run(self, literal: dict, derived: dict) -> Result:
         values = {n: jnp.asarray(v, dtype=float) for n, v in literal.items()}
