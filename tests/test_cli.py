@@ -1,0 +1,90 @@
+"""The command line end to end: check, simulate (with --set and units), show."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import write
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEXT = """
+mechanism E_BV "test couple"
+species O: D = 1e-5 cm^2/s, c = 1 mM
+species R: D = 1e-5 cm^2/s
+param k0 = 1e-2 cm/s
+E1: O + e- <=> R ; butler_volmer(0 V, k0, 0.5)
+experiment cv {
+  technique = cv
+  E_start = 0.4 V, E_vertex = -0.4 V, scan_rate = 100 mV/s
+  area = 1 cm^2
+}
+"""
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mechlang.cli.main", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_check_prints_a_summary(tmp_path):
+    out = run("check", write(tmp_path, TEXT))
+    assert out.returncode == 0, out.stderr
+    for word in ("O", "R", "k0", "cv"):
+        assert word in out.stdout
+
+
+def test_simulate_writes_csv_and_png_and_set_takes_units(tmp_path):
+    path = write(tmp_path, TEXT)
+    csv, png = tmp_path / "out.csv", tmp_path / "out.png"
+    out = run("simulate", path, "-o", csv, "--plot", png)
+    assert out.returncode == 0, out.stderr
+    assert csv.read_text().splitlines()[0] == "t,E,I"
+    data = np.loadtxt(csv, delimiter=",", skiprows=1)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    # Peak current grows with sqrt(scan rate): --set with a unit, and a bare number in the file's unit.
+    csv2 = tmp_path / "fast.csv"
+    out = run("simulate", path, "--set", "scan_rate=400 mV/s", "--set", "k0=1", "-o", csv2)
+    assert out.returncode == 0, out.stderr
+    fast = np.loadtxt(csv2, delimiter=",", skiprows=1)
+    ratio = fast[:, 2].min() / data[:, 2].min()
+    assert ratio == pytest.approx(2.0, rel=0.02)
+    assert data[-1, 0] == pytest.approx(8.0, rel=1e-9) and fast[-1, 0] == pytest.approx(2.0, rel=1e-9)
+
+
+def test_simulate_rejects_a_wrong_unit_and_an_unknown_name(tmp_path):
+    path = write(tmp_path, TEXT)
+    out = run("simulate", path, "--set", "k0=5 V")
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "k0" in out.stderr
+    out = run("simulate", path, "--set", "kO=1")
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "did you mean 'k0'" in out.stderr
+
+
+def test_simulate_never_overwrites_its_input(tmp_path):
+    path = write(tmp_path, TEXT)
+    before = path.read_text()
+    out = run("simulate", path, "-o", path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert path.read_text() == before
+
+
+def test_show_prints_the_derived_equations(tmp_path):
+    path = write(tmp_path, TEXT)
+    out = run("show", path)
+    assert out.returncode == 0, out.stderr
+    assert "exp" in out.stdout and "v_E1" in out.stdout
+    out = run("show", path, "--latex")
+    assert out.returncode == 0 and "\\frac" in out.stdout or "e^{" in out.stdout
+
+
+def test_examples_shipped_with_the_repository_simulate(tmp_path):
+    for example in sorted((ROOT / "examples").glob("*.mech")):
+        text = example.read_text()
+        args = ["simulate", example, "-o", tmp_path / "x.csv"]
+        if "experiment slow" in text:
+            args += ["--experiment", "slow"]
+        out = run(*args)
+        assert out.returncode == 0, (example, out.stderr)
