@@ -77,7 +77,7 @@ def test_show_prints_the_derived_equations(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "exp" in out.stdout and "v_E1" in out.stdout
     out = run("show", path, "--latex")
-    assert out.returncode == 0 and "\\frac" in out.stdout or "e^{" in out.stdout
+    assert out.returncode == 0 and ("\\frac" in out.stdout or "e^{" in out.stdout)
 
 
 def test_examples_shipped_with_the_repository_simulate(tmp_path):
