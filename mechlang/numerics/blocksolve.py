@@ -24,9 +24,11 @@ import jax.numpy as jnp
 def _solve_small(M, rhs):
     """Gauss-Jordan without pivoting, unrolled: M (S, S), rhs (S, K).
 
-    The matrices are column diagonally dominant (accumulation + diffusion + mass-action
-    Jacobians whose columns sum to at most zero), so pivoting is not needed; a handful of
-    fused elementwise operations beats a LAPACK call per node inside a scan.
+    The node blocks are column diagonally dominant (accumulation + diffusion + mass-action
+    Jacobians whose columns sum to at most zero), and in the electrode system the species
+    block comes first, so its pivots are those of such a block and the Nernst rows pivot on
+    their Schur complement; pivoting is not needed.  A handful of fused elementwise
+    operations beats a LAPACK call (and its transpose in reverse mode) inside a scan.
     """
     S = M.shape[0]
     aug = jnp.concatenate([M, rhs], axis=1)
@@ -78,7 +80,7 @@ def solve(A, B, C, r, B0, G, H, g, dense: bool):
     bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
     K = jnp.concatenate([top, bottom], axis=0)
     rhs = jnp.concatenate([r[0] - C[0] * q1, g])
-    sol = jnp.linalg.solve(K, rhs)
+    sol = _solve_small(K, rhs[:, None])[:, 0]
     d0, dv = sol[:S], sol[S:]
 
     # Outwards: d_i = P_i d_{i-1} + q_i.
@@ -113,7 +115,7 @@ def solve_uncoupled(A, B, C, r, B0, G, H, g):
     top = jnp.concatenate([jnp.eye(S) + q[:, :1] * off, q[:, :1] * G], axis=1)
     bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
     K = jnp.concatenate([top, bottom], axis=0)
-    x = jnp.linalg.solve(K, jnp.concatenate([p[:, 0], g]))
+    x = _solve_small(K, jnp.concatenate([p[:, 0], g])[:, None])[:, 0]
     d0, dv = x[:S], x[S:]
     z = off @ d0 + G @ dv
     return (p - z[:, None] * q).T, dv
