@@ -68,6 +68,8 @@ class LawCall:
 
     law: str  # "nernst", "butler_volmer", "marcus", "mhc", or a user law's name
     args: tuple[tuple[str, str], ...]  # (law parameter name, value name), in the law's order
+    options: tuple[tuple[str, float], ...] = ()  # static keyword-only options, defaults filled
+    #                                             (e.g. (("exact", 0.0),) for mhc)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,244 @@
+"""The ``mechlang`` command: ``check``, ``simulate`` and ``show``.
+
+Every error a user can cause is printed as ``FILE:LINE:COL: error: MESSAGE`` with the
+source line and a caret, and the command exits with status 1 -- never with a Python
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mechlang.errors import MechError
+
+__all__ = ["main", "build_parser", "summary"]
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    """``--set NAME=VALUE`` -> ``(NAME, VALUE)``; VALUE is kept as text ("0.01", "5e-3 cm/s")."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (e.g. k0=0.01 or 'k0=5e-3 cm/s'), got '{text}'")
+    return name.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mechlang",
+        description="Electrochemical mechanisms (.mech files) compiled to differentiable simulators.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="parse and check .mech files, print a summary")
+    check.add_argument("files", nargs="+", metavar="FILE", help="a .mech file")
+    check.set_defaults(func=_check)
+
+    sim = sub.add_parser("simulate", help="simulate an experiment of a .mech file")
+    sim.add_argument("file", metavar="FILE", help="a .mech file")
+    sim.add_argument("--experiment", metavar="NAME", default=None, help="the experiment to run (default: the first)")
+    sim.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        dest="set",
+        action="append",
+        default=[],
+        type=_name_value,
+        help="override a value, e.g. k0=0.01 (in the unit the file used) or 'k0=5e-3 cm/s'; repeatable",
+    )
+    sim.add_argument("-o", "--output", metavar="OUT.csv", default=None, help="write t,E,I to a CSV file")
+    sim.add_argument("--plot", metavar="OUT.png", default=None, help="plot the current to an image file")
+    sim.add_argument("--points", metavar="N", type=int, default=None, help="number of grid points")
+    sim.add_argument("--dE", metavar="VOLTS", type=float, default=None, help="potential step of the sweep, in V")
+    sim.set_defaults(func=_simulate)
+
+    show = sub.add_parser("show", help="show the equations of a .mech file")
+    show.add_argument("file", metavar="FILE", help="a .mech file")
+    show.add_argument("--latex", action="store_true", help="print LaTeX")
+    show.set_defaults(func=_show)
+    return parser
+
+
+def _simulate(args) -> int:
+    from mechlang.cli import simulate
+
+    return simulate.run(args)
+
+
+def _show(args) -> int:
+    from mechlang.cli import show
+
+    return show.run(args)
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _fmt_value(model, numbers, name: str) -> str:
+    v = model.values[name]
+    unit = v.display_unit
+    value = numbers[name] / (v.display_scale or 1.0)
+    text = _num(value) + (f" {unit}" if unit else "")
+    if not v.is_literal:
+        text = f"{v.expr} = {text}"
+    return text
+
+
+def _arg_text(model, numbers, name: str) -> str:
+    v = model.values.get(name)
+    if v is not None and v.kind == "param":
+        return name
+    return _fmt_value(model, numbers, name)
+
+
+def _equation(step) -> str:
+    def side(terms, electrons=0):
+        parts = [(f"{c} " if c != 1 else "") + s for s, c in terms]
+        if electrons:
+            parts.append((f"{electrons} " if electrons != 1 else "") + "e-")
+        return " + ".join(parts)
+
+    arrow = "<=>" if step.reversible else "->"
+    return f"{side(step.reactants, step.electrons)} {arrow} {side(step.products)}"
+
+
+def _kinetics_text(model, numbers, step) -> str:
+    from mechlang.model import ir
+
+    k = step.kinetics
+    if isinstance(k, ir.LawCall):
+        args = [f"{p} = {_arg_text(model, numbers, v)}" for p, v in k.args]
+        args += [f"{o} = {_num(x)}" for o, x in k.options]
+        return f"{k.law}({', '.join(args)})"
+    if isinstance(k, ir.MassAction):
+        if k.kb is None:
+            return f"k = {_arg_text(model, numbers, k.kf)}"
+        return f"kf = {_arg_text(model, numbers, k.kf)}, kb = {_arg_text(model, numbers, k.kb)}"
+    return f"rate = {k.rate}"
+
+
+def summary(model) -> str:
+    """A short human-readable summary of a model (what ``mechlang check`` prints)."""
+    numbers = model.evaluate()
+    lines = []
+    title = model.file + ":"
+    if model.name:
+        title += f" mechanism {model.name}"
+        if model.description:
+            title += f" — {model.description}"
+    lines.append(title)
+    if model.species:
+        lines.append("  species:")
+        width = max(len(s.name) for s in model.species)
+        for s in model.species:
+            props = []
+            props.append("D = " + (_fmt_value(model, numbers, s.D) if s.D else "-"))
+            props.append("c = " + _fmt_value(model, numbers, s.c))
+            if s.z_declared:
+                props.append(f"z = {s.z:+d}" if s.z else "z = 0")
+            lines.append(f"    {s.name:<{width}}  " + ", ".join(props))
+    if model.steps:
+        lines.append("  steps:")
+        for st in model.steps:
+            lines.append(f"    {st.label}: {_equation(st)} ; {_kinetics_text(model, numbers, st)}")
+    if model.laws:
+        lines.append("  laws:")
+        for law in model.laws.values():
+            lines.append(f"    {law.name}({', '.join(law.params)})")
+    params = [v for v in model.values.values() if v.kind == "param"]
+    if params:
+        lines.append("  parameters:")
+        width = max(len(v.name) for v in params)
+        for v in params:
+            text = f"    {v.name:<{width}} = {_fmt_value(model, numbers, v.name)}"
+            if v.bounds:
+                lo, hi = (b / (v.display_scale or 1.0) for b in v.bounds)
+                text += f"  in [{_num(lo)}, {_num(hi)}]" + (f" {v.display_unit}" if v.display_unit else "")
+            if v.log:
+                text += "  log"
+            lines.append(text)
+    if model.experiments:
+        lines.append("  experiments:")
+        for name in model.experiments:
+            e = model.experiment(name)
+            parts = [e.technique, e.geometry]
+            for key, vname in e.settings.items():
+                if key in ("Ru", "Cdl") and numbers[vname] == 0:
+                    continue
+                v = model.values[vname]
+                parts.append(f"{key} = {_num(numbers[vname] / (v.display_scale or 1.0))}"
+                             + (f" {v.display_unit}" if v.display_unit else ""))
+            if e.technique == "cv":
+                parts.append(f"cycles = {e.cycles}")
+            lines.append(f"    {name}: " + ", ".join(parts))
+    n_species, n_steps, n_params, n_exp = len(model.species), len(model.steps), len(params), len(model.experiments)
+
+    def count(n, word):
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    lines.append(
+        f"  ok: {count(n_species, 'species').replace('speciess', 'species')}, {count(n_steps, 'step')}, "
+        f"{count(n_params, 'parameter')}, {count(n_exp, 'experiment')}"
+    )
+    return "\n".join(lines)
+
+
+def _check(args) -> int:
+    from mechlang.model.build import load
+
+    status = 0
+    for path in args.files:
+        try:
+            model = load(path)
+        except MechError as e:
+            print(e.format(), file=sys.stderr)
+            status = 1
+            continue
+        for w in model.warnings:
+            print(w.format(), file=sys.stderr)
+        print(summary(model))
+    return status
+
+
+# -- entry point -------------------------------------------------------------------------
+
+
+def _tolerant_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def main(argv=None) -> int:
+    """Run the ``mechlang`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    _tolerant_streams()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error (already printed)
+        return e.code if isinstance(e.code, int) else 2
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except MechError as e:
+        print(e.format(), file=sys.stderr)
+        return 1
+    except OSError as e:
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"{where}error: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1517 @@
+"""The semantic pass: AST -> :class:`mechlang.model.ir.Model`.
+
+It resolves ``use`` imports, names, units, charge balance and rate-law orders, and
+turns every number of the file into a named SI :class:`~mechlang.model.ir.Value`.
+Errors are collected over the whole pass and raised together as one
+:class:`ModelError`; warnings end up in ``Model.diagnostics``.
+
+Choices this pass makes where the language page is silent:
+
+* ``k = ...`` on a reversible step (``<=>``) is an error (write ``kf`` with ``kb`` or
+  ``K``); ``kf = ...`` alone on an irreversible step means ``k``.
+* An electron-transfer step must be written as a reduction (electrons on the left);
+  ``nernst`` needs ``<=>``.
+* A bare ``0`` (no unit) is accepted wherever a dimension is expected.
+* Bounds of a parameter are written with units like its value.
+* Numbers written inside ``rate = ...`` are folded into the rate expression (use a
+  ``param`` for a number you want to change or fit).
+* Species properties always become values ``X.D`` and ``X.c`` (an expression of a
+  parameter becomes a derived value); kinetic arguments and experiment settings that
+  are a bare parameter name refer to that parameter (kinetics) or to a derived value
+  ``EXP.KEY`` (experiments).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import sympy
+
+from mechlang import constants, kinetics
+from mechlang.errors import Diagnostic, ModelError, Span, error, warning
+from mechlang.model import ir
+from mechlang.model import units as U
+from mechlang.syntax import ast
+from mechlang.syntax.parser import parse
+
+__all__ = ["load", "load_string", "library_dirs"]
+
+
+# -- small helpers -----------------------------------------------------------------------
+
+
+def _suggest(name: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` or ``""``."""
+    candidates = [c for c in dict.fromkeys(candidates) if c != name]
+    if not candidates:
+        return ""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not close:
+        lower = {c.lower(): c for c in candidates}
+        if name.lower() in lower:
+            close = [lower[name.lower()]]
+    if not close:
+        prefixed = [c for c in candidates if name.lower().startswith(c.lower()) or c.lower().startswith(name.lower())]
+        if prefixed:
+            close = [max(prefixed, key=len)]
+    if not close:
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _where(span: Span) -> str:
+    return str(span)
+
+
+def _ordinal(n: int) -> str:
+    words = {0: "zeroth", 1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+    return words.get(n, f"{n}th")
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n > 0 else ("0" if n == 0 else f"−{-n}")
+
+
+_EXAMPLE_UNITS = {
+    U.LENGTH**2 / U.TIME: "cm^2/s",
+    U.CONCENTRATION: "mM",
+    U.POTENTIAL: "V",
+    U.POTENTIAL / U.TIME: "mV/s",
+    U.LENGTH / U.TIME: "cm/s",
+    U.LENGTH**2: "cm^2",
+    U.LENGTH: "um",
+    U.TEMPERATURE: "K",
+    U.ENERGY: "eV",
+    U.TIME: "s",
+    U.TIME**-1: "s^-1",
+    U.CONCENTRATION**-1 / U.TIME: "M^-1 s^-1",
+    U.CONCENTRATION**-2 / U.TIME: "M^-2 s^-1",
+    U.CONCENTRATION / U.TIME: "mM/s",
+    U.RESISTANCE: "ohm",
+    U.CAPACITANCE: "uF",
+}
+
+
+def _unit_hint(expected: U.Dim) -> tuple[str, ...]:
+    example = _EXAMPLE_UNITS.get(expected)
+    return (f"write it with a unit of {U.dimension_name(expected)}, e.g. {example}",) if example else ()
+
+
+def _is_zero_literal(e) -> bool:
+    while isinstance(e, ast.UnaryOp):
+        e = e.operand
+    if isinstance(e, ast.Number) and e.unit is None:
+        try:
+            return Fraction(e.text) == 0
+        except (ValueError, ZeroDivisionError):
+            return False
+    return False
+
+
+def _literal(e) -> tuple[str, str | None] | None:
+    """(number text with sign, unit) when ``e`` is a plain quantity, else None."""
+    sign = ""
+    while isinstance(e, ast.UnaryOp):
+        if e.op == "-":
+            sign = "" if sign else "-"
+        e = e.operand
+    if isinstance(e, ast.Number):
+        return sign + e.text, e.unit
+    return None
+
+
+def _names_in(e) -> list[ast.Name]:
+    out = []
+
+    def walk(x):
+        if isinstance(x, ast.Name):
+            out.append(x)
+        elif isinstance(x, ast.BinOp):
+            walk(x.left)
+            walk(x.right)
+        elif isinstance(x, ast.UnaryOp):
+            walk(x.operand)
+        elif isinstance(x, ast.Call):
+            for a in x.args:
+                walk(a)
+            for k in x.kwargs:
+                walk(k.value)
+
+    walk(e)
+    return out
+
+
+def _name_span(term: ast.Term) -> Span:
+    s = term.span
+    if s.end_line == s.line and s.end_column > len(term.name):
+        return Span(s.file, s.line, s.end_column - len(term.name), s.end_line, s.end_column)
+    return s
+
+
+# -- functions allowed in expressions ----------------------------------------------------
+
+_TRANSCENDENTAL = {
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "ln": sympy.log,
+    "log10": lambda x: sympy.log(x, 10),
+    "erf": sympy.erf,
+    "erfc": sympy.erfc,
+    "tanh": sympy.tanh,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "asinh": sympy.asinh,
+    "atan": sympy.atan,
+}
+_FUNCTIONS = sorted([*_TRANSCENDENTAL, "sqrt", "abs", "min", "max"])
+
+_F_DIM = U.CHARGE / U.AMOUNT
+_R_DIM = U.ENERGY / (U.AMOUNT * U.TEMPERATURE)
+
+
+@dataclass
+class _Env:
+    """How bare names and ``[X]`` resolve in one kind of expression."""
+
+    lookup: Callable[[ast.Name], tuple | None]  # -> (sympy expr, Dim | None) or None (error reported)
+    conc: Callable[[ast.Conc], tuple | None] | None = None  # None: [X] not allowed here
+    deps: set = field(default_factory=set)
+
+
+# -- loading files -----------------------------------------------------------------------
+
+
+def library_dirs() -> list[Path]:
+    """Where ``use "..."`` looks after the importing file's folder: the package's
+    ``mechanisms/`` library, then each folder of ``MECHLANG_PATH``."""
+    here = Path(__file__).resolve()
+    dirs = []
+    for lib in (here.parent.parent / "_data" / "mechanisms", here.parents[2] / "mechanisms"):
+        if lib.is_dir():
+            dirs.append(lib)
+            break
+    for d in os.environ.get("MECHLANG_PATH", "").split(os.pathsep):
+        if d.strip():
+            dirs.append(Path(d.strip()).expanduser())
+    return dirs
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class _Decls:
+    """The declarations of a file with its imports merged in."""
+
+    mechanism: ast.Mechanism | None = None
+    species: dict = field(default_factory=dict)  # name -> (SpeciesDecl, Ident)
+    params: dict = field(default_factory=dict)  # name -> Param
+    laws: dict = field(default_factory=dict)  # name -> LawDecl
+    experiments: dict = field(default_factory=dict)  # name -> ExperimentDecl
+    steps: list = field(default_factory=list)  # (label or None, Reaction)
+    transport: ast.Transport | None = None
+
+    def update(self, other: "_Decls") -> None:
+        """Let ``other``'s declarations replace ours of the same name."""
+        if other.mechanism is not None:
+            self.mechanism = other.mechanism
+        if other.transport is not None:
+            self.transport = other.transport
+        self.species.update(other.species)
+        self.params.update(other.params)
+        self.laws.update(other.laws)
+        self.experiments.update(other.experiments)
+        index = {label: i for i, (label, _) in enumerate(self.steps) if label is not None}
+        for label, rx in other.steps:
+            if label is not None and label in index:
+                self.steps[index[label]] = (label, rx)
+            else:
+                if label is not None:
+                    index[label] = len(self.steps)
+                self.steps.append((label, rx))
+
+
+class _Loader:
+    def __init__(self):
+        self.diags: list[Diagnostic] = []
+        self.cache: dict[Path, _Decls] = {}
+
+    def load_file(self, real: Path, display: str, chain: tuple[tuple[Path, str], ...]) -> _Decls:
+        if real in self.cache:
+            return self.cache[real]
+        text = real.read_text(encoding="utf-8")
+        tree = parse(text, display)
+        decls = self.collect(tree, real.parent, chain + ((real, display),))
+        self.cache[real] = decls
+        return decls
+
+    def collect(self, tree: ast.File, folder: Path, chain) -> _Decls:
+        imported = _Decls()
+        own = _Decls()
+        seen: dict[tuple[str, str], Span] = {}
+
+        def duplicate(kind: str, name: str, span: Span) -> bool:
+            key = (kind, name)
+            if key in seen:
+                self.diags.append(
+                    error(f"{kind} '{name}' is declared twice", span, f"first declared at {_where(seen[key])}")
+                )
+                return True
+            seen[key] = span
+            return False
+
+        for st in tree.statements:
+            if isinstance(st, ast.Use):
+                sub = self.resolve_use(st, folder, chain)
+                if sub is not None:
+                    imported.update(sub)
+            elif isinstance(st, ast.Mechanism):
+                if not duplicate("mechanism statement", "", st.span):
+                    own.mechanism = st
+            elif isinstance(st, ast.Transport):
+                if not duplicate("transport statement", "", st.span):
+                    own.transport = st
+            elif isinstance(st, ast.SpeciesDecl):
+                for ident in st.names:
+                    if not duplicate("species", ident.name, ident.span):
+                        own.species[ident.name] = (st, ident)
+            elif isinstance(st, ast.Param):
+                if not duplicate("parameter", st.name.name, st.name.span):
+                    own.params[st.name.name] = st
+            elif isinstance(st, ast.LawDecl):
+                if not duplicate("law", st.name.name, st.name.span):
+                    own.laws[st.name.name] = st
+            elif isinstance(st, ast.ExperimentDecl):
+                if not duplicate("experiment", st.name.name, st.name.span):
+                    own.experiments[st.name.name] = st
+            elif isinstance(st, ast.Reaction):
+                label = st.label.name if st.label else None
+                if label is None or not duplicate("step label", label, st.label.span):
+                    own.steps.append((label, st))
+        imported.update(own)
+        return imported
+
+    def resolve_use(self, st: ast.Use, folder: Path, chain) -> _Decls | None:
+        rel = Path(st.path)
+        if rel.is_absolute():
+            bases = [Path("/")]
+        else:
+            bases = [folder, *library_dirs()]
+        names = [rel] if rel.suffix else [rel, rel.with_suffix(".mech")]
+        found = None
+        for base in bases:
+            for name in names:
+                candidate = base / name
+                if candidate.is_file():
+                    found = candidate
+                    break
+            if found:
+                break
+        if found is None:
+            looked = ", ".join(_display(b) for b in bases)
+            self.diags.append(error(f"cannot find '{st.path}' (looked in {looked})", st.span))
+            return None
+        real = found.resolve()
+        stack = [p for p, _ in chain]
+        if real in stack:
+            start = stack.index(real)
+            names = [d for _, d in chain[start:]] + [chain[start][1]]
+            self.diags.append(error("import cycle: " + " -> ".join(names), st.span))
+            return None
+        try:
+            return self.load_file(real, _display(found), chain)
+        except OSError as e:
+            self.diags.append(error(f"cannot read '{st.path}': {e.strerror or e}", st.span))
+            return None
+        except UnicodeDecodeError:
+            self.diags.append(error(f"cannot read '{st.path}': not UTF-8 text", st.span))
+            return None
+
+
+# -- the model builder -------------------------------------------------------------------
+
+_SPECIES_PROPS = ("D", "c", "z")
+_RATE_KEYS = ("k", "kf", "kb", "K", "rate")
+_TRANSPORTS = ("diffusion",)
+_FUTURE_TRANSPORTS = ("migration", "convection", "poisson", "electroneutrality")
+_TECHNIQUES = {
+    "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
+    "lsv": (("E_start", "E_end", "scan_rate"), ()),
+    "ca": (("E_initial", "E_step", "duration"), ()),
+}
+_FUTURE_TECHNIQUES = ("swv", "dpv", "step", "galvanostatic", "chronopotentiometry", "eis", "npv", "ac")
+_COMMON_KEYS = ("technique", "geometry", "area", "T", "Ru", "Cdl")
+_KEY_DIMS = {
+    "E_start": U.POTENTIAL,
+    "E_vertex": U.POTENTIAL,
+    "E_end": U.POTENTIAL,
+    "scan_rate": U.POTENTIAL / U.TIME,
+    "E_initial": U.POTENTIAL,
+    "E_step": U.POTENTIAL,
+    "duration": U.TIME,
+    "area": U.LENGTH**2,
+    "T": U.TEMPERATURE,
+    "Ru": U.RESISTANCE,
+    "Cdl": U.CAPACITANCE,
+    "r": U.LENGTH,
+}
+_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r")
+_GEOMETRIES = ("planar", "spherical")
+_FUTURE_GEOMETRIES = ("hemispherical", "cylindrical", "thin_layer", "band", "disk", "microdisk")
+_ALL_EXPERIMENT_KEYS = sorted(
+    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS)
+)
+
+
+class _Builder:
+    def __init__(self, decls: _Decls, file: str, diags: list[Diagnostic]):
+        self.d = decls
+        self.file = file
+        self.diags = diags
+        self.values: dict[str, ir.Value] = {}
+        self.dims: dict[str, U.Dim | None] = {}  # value name -> dim (None: unknown after an error)
+        self.param_ok: dict[str, bool] = {}
+        self.used_params: set[str] = set()
+        self.used_species: set[str] = set()
+        self.species_in_steps: dict[str, str] = {}  # species -> first step label using it
+        self.species_ir: dict[str, ir.Species] = {}
+        self.law_ir: dict[str, ir.UserLaw] = {}
+
+    # -- diagnostics ----------------------------------------------------------------------
+    def err(self, message: str, span: Span | None, *notes: str) -> None:
+        self.diags.append(error(message, span, *notes))
+
+    def warn(self, message: str, span: Span | None, *notes: str) -> None:
+        self.diags.append(warning(message, span, *notes))
+
+    # -- expressions ----------------------------------------------------------------------
+    def lower(self, e, env: _Env):
+        """(sympy expr, Dim or None) of an expression, or None after reporting an error."""
+        if isinstance(e, ast.Number):
+            return self.lower_number(e)
+        if isinstance(e, ast.Name):
+            return env.lookup(e)
+        if isinstance(e, ast.Conc):
+            if env.conc is None:
+                self.err(
+                    f"'[{e.species}]' (a concentration) can only be used in 'rate = ...' of a chemical step",
+                    e.span,
+                )
+                return None
+            return env.conc(e)
+        if isinstance(e, ast.UnaryOp):
+            inner = self.lower(e.operand, env)
+            if inner is None:
+                return None
+            return (-inner[0] if e.op == "-" else inner[0]), inner[1]
+        if isinstance(e, ast.BinOp):
+            left = self.lower(e.left, env)
+            right = self.lower(e.right, env)
+            if left is None or right is None:
+                return None
+            (a, da), (b, db) = left, right
+            if e.op in "+-":
+                if da is not None and db is not None and da != db:
+                    verb = "add" if e.op == "+" else "subtract"
+                    self.err(
+                        f"cannot {verb} {U.dimension_name(da)} and {U.dimension_name(db)}",
+                        e.span,
+                    )
+                    return None
+                return (a + b if e.op == "+" else a - b), (da if da is not None else db)
+            if e.op == "*":
+                return a * b, (da * db if da is not None and db is not None else None)
+            if e.op == "/":
+                return a / b, (da / db if da is not None and db is not None else None)
+            # power
+            if db is not None and not db.dimensionless:
+                self.err(f"an exponent must be dimensionless, got {U.dimension_name(db)}", e.right.span)
+                return None
+            dim = None
+            if da is not None:
+                if da.dimensionless:
+                    dim = da
+                elif b.is_number:
+                    dim = da ** Fraction(float(b)).limit_denominator(1000)
+                else:
+                    self.err(
+                        f"a quantity in {U.dimension_name(da)} can only be raised to a constant power",
+                        e.span,
+                    )
+                    return None
+            return a**b, dim
+        if isinstance(e, ast.Call):
+            return self.lower_call(e, env)
+        raise TypeError(f"unexpected expression node {e!r}")  # pragma: no cover
+
+    def lower_number(self, e: ast.Number):
+        try:
+            Fraction(e.text)
+        except (ValueError, ZeroDivisionError):
+            self.err(f"malformed number '{e.text}'", e.span)
+            return None
+        if e.unit is None:
+            if e.text.isdigit():
+                return sympy.Integer(int(e.text)), U.DIMENSIONLESS
+            return sympy.Float(e.text, 15), U.DIMENSIONLESS
+        try:
+            info = U.parse_unit(e.unit)
+        except U.UnitError as x:
+            notes = ()
+            first = e.unit.replace("*", " ").replace("/", " ").split()
+            clash = [w.split("^")[0] for w in first if w.split("^")[0] in self.d.params]
+            if clash:
+                notes = (
+                    f"'{clash[0]}' is a parameter, but a name right after a number is read as a unit: "
+                    f"write {e.text}*{clash[0]}",
+                )
+            self.err(str(x), e.unit_span or e.span, *notes)
+            return None
+        return sympy.Float(info.to_si(e.text)), info.dim
+
+    def lower_call(self, e: ast.Call, env: _Env):
+        fname = e.func.name
+        if fname not in _FUNCTIONS:
+            if kinetics.get(fname) is not None or fname in self.d.laws:
+                self.err(
+                    f"'{fname}' is a kinetic law: it can only be written after ';' of an electron-transfer step",
+                    e.func.span,
+                )
+            else:
+                self.err(f"unknown function '{fname}'{_suggest(fname, _FUNCTIONS)}", e.func.span)
+            return None
+        if e.kwargs:
+            self.err(f"'{fname}' takes no named arguments", e.kwargs[0].span)
+            return None
+        args = [self.lower(a, env) for a in e.args]
+        if any(a is None for a in args):
+            return None
+        if fname in ("min", "max"):
+            if len(args) < 2:
+                self.err(f"'{fname}' takes two or more arguments, got {len(args)}", e.span)
+                return None
+            dims = [d for _, d in args if d is not None]
+            if len(set(dims)) > 1:
+                self.err(f"the arguments of '{fname}' must have one dimension, got "
+                         + ", ".join(U.dimension_name(d) for d in dims), e.span)
+                return None
+            f = sympy.Min if fname == "min" else sympy.Max
+            return f(*[a for a, _ in args]), (dims[0] if len(dims) == len(args) else None)
+        if len(args) != 1:
+            self.err(f"'{fname}' takes one argument, got {len(args)}", e.span)
+            return None
+        (x, dx), = args
+        if fname == "sqrt":
+            return sympy.sqrt(x), (dx ** Fraction(1, 2) if dx is not None else None)
+        if fname == "abs":
+            return sympy.Abs(x), dx
+        if dx is not None and not dx.dimensionless:
+            self.err(
+                f"the argument of '{fname}' must be dimensionless, got {U.dimension_name(dx)}",
+                e.args[0].span,
+            )
+            return None
+        return _TRANSCENDENTAL[fname](x), (U.DIMENSIONLESS if dx is not None else None)
+
+    # -- names ------------------------------------------------------------------------------
+    def value_env(self) -> _Env:
+        """Names in a value expression: parameters, then the constants pi, F and R."""
+        env = _Env(lookup=None)
+
+        def lookup(n: ast.Name):
+            name = n.name
+            if name in self.d.params:
+                env.deps.add(name)
+                self.used_params.add(name)
+                if not self.param_ok.get(name, False):
+                    return sympy.Symbol(name), None
+                return sympy.Symbol(name), self.dims.get(name)
+            if name == "pi":
+                return sympy.pi, U.DIMENSIONLESS
+            if name == "F":
+                return sympy.Float(constants.F), _F_DIM
+            if name == "R":
+                return sympy.Float(constants.R), _R_DIM
+            if name in self.d.species:
+                self.err(
+                    f"'{name}' is a species, not a parameter"
+                    + ("; its concentration is written [" + name + "]" if env.conc is not None else ""),
+                    n.span,
+                )
+                return None
+            if name in ("E", "T", "f"):
+                self.err(f"'{name}' is only defined inside a law body", n.span)
+                return None
+            self.err(f"unknown parameter '{name}'{_suggest(name, [*self.d.params, 'pi', 'F', 'R'])}", n.span)
+            return None
+
+        env.lookup = lookup
+        return env
+
+    def rate_env(self) -> _Env:
+        env = self.value_env()
+
+        def conc(c: ast.Conc):
+            if c.species not in self.d.species:
+                self.err(f"unknown species '{c.species}'{_suggest(c.species, self.d.species)}", c.span)
+                return None
+            self.used_species.add(c.species)
+            return sympy.Symbol(f"[{c.species}]"), U.CONCENTRATION
+
+        env.conc = conc
+        return env
+
+    def law_env(self, law: ast.LawDecl, arg_dims: dict[str, U.Dim | None]) -> _Env:
+        args = {p.name for p in law.params}
+        T = sympy.Symbol("T")
+        fixed = {
+            "E": (sympy.Symbol("E"), U.POTENTIAL),
+            "T": (T, U.TEMPERATURE),
+            "F": (sympy.Float(constants.F), _F_DIM),
+            "R": (sympy.Float(constants.R), _R_DIM),
+            "f": (sympy.Float(constants.F) / (sympy.Float(constants.R) * T), U.POTENTIAL**-1),
+            "pi": (sympy.pi, U.DIMENSIONLESS),
+        }
+
+        def lookup(n: ast.Name):
+            if n.name in args:
+                return sympy.Symbol(n.name), arg_dims.get(n.name)
+            if n.name in fixed:
+                return fixed[n.name]
+            allowed = ", ".join(p.name for p in law.params)
+            self.err(
+                f"unknown name '{n.name}' in law '{law.name.name}'{_suggest(n.name, [*args, *fixed])}",
+                n.span,
+                f"a law body may use its arguments ({allowed}), E, T, F, R, f = F/RT and pi",
+            )
+            return None
+
+        return _Env(lookup=lookup)
+
+    # -- values -----------------------------------------------------------------------------
+    def add_value(self, v: ir.Value, dim: U.Dim | None) -> None:
+        if v.name in self.values:
+            owner = v.name.split(".")[0]
+            self.err(f"the value name '{v.name}' would be defined twice", v.span,
+                     f"'{owner}' names both a species and a step or experiment: rename one of them",
+                     f"the other is at {_where(self.values[v.name].span)}")
+            return
+        self.values[v.name] = v
+        self.dims[v.name] = dim
+
+    def display_of(self, e, dim: U.Dim | None) -> tuple[str, float]:
+        lit = _literal(e)
+        if lit is not None:
+            _, unit = lit
+            if unit is None:
+                return "", 1.0
+            try:
+                info = U.parse_unit(unit)
+            except U.UnitError:
+                return "", 1.0
+            if info.offset:
+                return U.si_unit(info.dim), 1.0
+            return info.text, float(info.scale)
+        return (U.si_unit(dim) if dim is not None else ""), 1.0
+
+    def check_dim(self, what: str, e, got: U.Dim | None, expected: U.Dim | None, *, message=None) -> bool:
+        """Report ``e`` having ``got`` where ``expected`` is needed; True when fine.
+
+        ``message``: the error text, or a function of the dimension got that returns it.
+        """
+        if expected is None or got is None or got == expected or _is_zero_literal(e):
+            return True
+        if callable(message):
+            message = message(got)
+        if message is None:
+            message = f"`{what}` must be {U.dimension_name(expected)}, got {U.dimension_name(got)}"
+        span = e.span
+        notes = _unit_hint(expected)
+        if isinstance(e, ast.Name) and e.name in self.d.params:
+            p = self.d.params[e.name]
+            notes = (f"'{e.name}' is declared at {_where(p.name.span)}",) + notes
+        elif isinstance(e, ast.Number) and e.unit_span is not None:
+            span = e.span
+        self.err(message, span, *notes)
+        return False
+
+    def make_value(
+        self,
+        name: str,
+        e,
+        kind: str,
+        expected: U.Dim | None,
+        what: str,
+        *,
+        env: _Env | None = None,
+        bare_param_ok: bool = False,
+        message: str | None = None,
+    ) -> str | None:
+        """Create the value ``name`` from expression ``e``; return the value name to use.
+
+        With ``bare_param_ok`` a bare parameter name is used as is (no new value).
+        Returns None after an error.
+        """
+        if bare_param_ok and isinstance(e, ast.Name) and e.name in self.d.params:
+            self.used_params.add(e.name)
+            if not self.param_ok.get(e.name, False):
+                return None
+            if not self.check_dim(what, e, self.dims.get(e.name), expected, message=message):
+                return None
+            return e.name
+        env = env or self.value_env()
+        lowered = self.lower(e, env)
+        if lowered is None:
+            return None
+        expr, dim = lowered
+        if not self.check_dim(what, e, dim, expected, message=message):
+            return None
+        if dim is None:
+            return None
+        if expected is not None and _is_zero_literal(e):
+            dim = expected
+        if expr.is_number:
+            try:
+                expr = sympy.Float(float(expr))
+            except TypeError:
+                self.err(f"`{what}` is not a real number", e.span)
+                return None
+        unit = U.si_unit(dim)
+        display, scale = self.display_of(e, dim)
+        self.add_value(ir.Value(name, expr, unit, kind, e.span, display, scale), dim)
+        return name
+
+    def default_value(self, name, number: float, dim: U.Dim, kind: str, span: Span, display: str, scale: float):
+        self.add_value(ir.Value(name, sympy.Float(number), U.si_unit(dim), kind, span, display, scale), dim)
+        return name
+
+    # -- parameters -------------------------------------------------------------------------
+    def build_params(self) -> None:
+        params = self.d.params
+        deps = {n: [x.name for x in _names_in(p.value) if x.name in params] for n, p in params.items()}
+        order: list[str] = []
+        state: dict[str, int] = {}
+        in_cycle: set[str] = set()
+
+        def visit(n: str, path: list[str]):
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                cycle = path[path.index(n):] + [n]
+                if not in_cycle.intersection(cycle):
+                    p = params[cycle[0]]
+                    self.err(
+                        "parameters depend on each other: " + " -> ".join(cycle),
+                        p.name.span,
+                        *[f"'{c}' is declared at {_where(params[c].name.span)}" for c in dict.fromkeys(cycle[1:])],
+                    )
+                in_cycle.update(cycle)
+                return
+            state[n] = 1
+            for dep in deps[n]:
+                visit(dep, path + [n])
+            state[n] = 2
+            order.append(n)
+
+        for n in params:
+            visit(n, [])
+        for n in order:
+            if n in in_cycle:
+                self.param_ok[n] = False
+                continue
+            self.build_param(params[n])
+
+    def build_param(self, p: ast.Param) -> None:
+        name = p.name.name
+        env = self.value_env()
+        lowered = self.lower(p.value, env)
+        if lowered is None or lowered[1] is None:
+            self.param_ok[name] = False
+            self.dims[name] = None
+            return
+        expr, dim = lowered
+        if expr.is_number:
+            try:
+                expr = sympy.Float(float(expr))
+            except TypeError:
+                self.err(f"parameter '{name}' is not a real number", p.value.span)
+                self.param_ok[name] = False
+                return
+        display, scale = self.display_of(p.value, dim)
+        bounds = None
+        ok = True
+        if p.bounds is not None:
+            bounds = self.build_bounds(p, dim)
+            ok = bounds is not None or False
+        if p.log and bounds is not None and (bounds[0] <= 0 or bounds[1] <= 0):
+            self.err(f"the bounds of a 'log' parameter must be positive, got [{_g(bounds[0])}, {_g(bounds[1])}]",
+                     p.bounds_span or p.span)
+        if p.log and expr.is_number and float(expr) <= 0:
+            self.err(f"'{name}' is searched on a log scale, so its value must be positive", p.value.span)
+        if bounds is not None and expr.is_number and not bounds[0] <= float(expr) <= bounds[1]:
+            self.warn(f"the value of '{name}' lies outside its bounds", p.value.span,
+                      f"bounds are at {_where(p.bounds_span or p.span)}")
+        self.param_ok[name] = True
+        self.add_value(
+            ir.Value(name, expr, U.si_unit(dim), "param", p.span, display, scale,
+                     bounds=bounds if ok else None, log=p.log),
+            dim,
+        )
+
+    def build_bounds(self, p: ast.Param, dim: U.Dim):
+        out = []
+        for b in p.bounds:
+            lowered = self.lower(b, _Env(lookup=self._no_names("a bound")))
+            if lowered is None:
+                return None
+            expr, bdim = lowered
+            if not expr.is_number:
+                self.err("a bound must be a number", b.span)
+                return None
+            if not self.check_dim(
+                "", b, bdim, dim,
+                message=f"the bounds of '{p.name.name}' must be {U.dimension_name(dim)} like its value, "
+                        f"got {U.dimension_name(bdim)}",
+            ):
+                return None
+            out.append(float(expr))
+        lo, hi = out
+        if lo >= hi:
+            self.err("the lower bound must be below the upper bound", p.bounds_span or p.span)
+            return None
+        return lo, hi
+
+    def _no_names(self, what: str):
+        def lookup(n: ast.Name):
+            if n.name == "pi":
+                return sympy.pi, U.DIMENSIONLESS
+            self.err(f"{what} must be a number, not a name ('{n.name}')", n.span)
+            return None
+
+        return lookup
+
+    # -- species ----------------------------------------------------------------------------
+    def build_species(self) -> None:
+        # Several species can share one declaration; the same message at the same
+        # place is reported once (see _finish).
+        for name, (decl, ident) in self.d.species.items():
+            if decl.surface:
+                self.err("surface species are not supported yet", decl.span)
+                continue
+            props: dict[str, ast.Assign] = {}
+            for prop in decl.props:
+                key = prop.name.name
+                if key not in _SPECIES_PROPS:
+                    hint = _suggest(key, _SPECIES_PROPS)
+                    if key == "Gamma":
+                        hint = " (Gamma belongs to a surface species)"
+                    self.err(f"unknown species property '{key}'{hint}", prop.name.span,
+                             "a species takes D (diffusion coefficient), c (concentration) and z (charge)")
+                elif key in props:
+                    self.err(f"property '{key}' is given twice", prop.name.span,
+                             f"first given at {_where(props[key].name.span)}")
+                else:
+                    props[key] = prop
+            D = None
+            if "D" in props:
+                D = self.make_value(f"{name}.D", props["D"].value, "species", U.LENGTH**2 / U.TIME, "D")
+            if "c" in props:
+                c = self.make_value(f"{name}.c", props["c"].value, "species", U.CONCENTRATION, "c")
+                c = c or f"{name}.c"
+            else:
+                c = self.default_value(f"{name}.c", 0.0, U.CONCENTRATION, "species", ident.span, "mM", 1.0)
+            z, z_declared = 0, False
+            if "z" in props:
+                z_val = self.charge(props["z"].value)
+                if z_val is not None:
+                    z, z_declared = z_val, True
+            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span)
+
+    def charge(self, e) -> int | None:
+        lit = _literal(e)
+        if lit is not None and lit[1] is None:
+            try:
+                value = Fraction(lit[0])
+            except ValueError:
+                value = None
+            if value is not None and value.denominator == 1:
+                return int(value)
+        self.err("`z` must be a whole charge number such as +2 or -1", e.span)
+        return None
+
+    # -- user laws --------------------------------------------------------------------------
+    def build_laws(self) -> None:
+        for name, law in self.d.laws.items():
+            if kinetics.get(name) is not None:
+                self.err(f"'{name}' is a built-in law; give your law another name", law.name.span)
+                continue
+            params = [p.name for p in law.params]
+            bad = False
+            seen = {}
+            for p in law.params:
+                if p.name in seen:
+                    self.err(f"argument '{p.name}' is listed twice", p.span)
+                    bad = True
+                if p.name in ("E", "T", "F", "R", "f", "pi"):
+                    self.err(f"'{p.name}' is predefined in a law body and cannot be an argument name", p.span)
+                    bad = True
+                seen[p.name] = p
+            body: dict[str, ast.Assign] = {}
+            for a in law.body:
+                key = a.name.name
+                if key not in ("kred", "kox"):
+                    self.err(f"a law body assigns kred and kox, not '{key}'{_suggest(key, ['kred', 'kox'])}",
+                             a.name.span)
+                    bad = True
+                elif key in body:
+                    self.err(f"'{key}' is assigned twice", a.name.span, f"first at {_where(body[key].name.span)}")
+                    bad = True
+                else:
+                    body[key] = a
+            for key in ("kred", "kox"):
+                if key not in body:
+                    self.err(f"law '{name}' does not define '{key}'", law.name.span,
+                             "a law body assigns both kred and kox")
+                    bad = True
+            if bad:
+                continue
+            env = self.law_env(law, {})
+            kred = self.lower(body["kred"].value, env)
+            kox = self.lower(body["kox"].value, env)
+            if kred is None or kox is None:
+                continue
+            self.law_ir[name] = ir.UserLaw(name, tuple(params), kred[0], kox[0], law.span)
+
+    # -- steps ------------------------------------------------------------------------------
+    def build_steps(self) -> list[ir.Step]:
+        steps = []
+        labels: dict[str, Span] = {}
+        for index, (label, rx) in enumerate(self.d.steps, 1):
+            label = label or f"R{index}"
+            if label in labels:
+                self.err(f"step label '{label}' is used twice", rx.label.span if rx.label else rx.span,
+                         f"the other step is at {_where(labels[label])}",
+                         "unlabelled steps are named R1, R2, ... by position")
+                continue
+            labels[label] = rx.label.span if rx.label else rx.span
+            step = self.build_step(label, rx)
+            if step is not None:
+                steps.append(step)
+        return steps
+
+    def side(self, terms, label: str, right: bool):
+        out: dict[str, int] = {}
+        electrons = 0
+        ok = True
+        for t in terms:
+            coef = 1
+            if t.coef is not None:
+                try:
+                    value = Fraction(t.coef.text)
+                except ValueError:
+                    value = Fraction(0)
+                if value.denominator != 1 or value <= 0:
+                    self.err(f"a stoichiometric coefficient must be a positive whole number, got {t.coef.text}",
+                             t.coef.span)
+                    ok = False
+                    continue
+                coef = int(value)
+            if t.is_electron:
+                if right:
+                    self.err(
+                        "electrons must be on the left: write an electron transfer as a reduction, "
+                        "e.g. 'O + e- <=> R'",
+                        t.span,
+                    )
+                    ok = False
+                electrons += coef
+                continue
+            if t.name not in self.d.species:
+                self.err(f"unknown species '{t.name}'{_suggest(t.name, self.d.species)}", _name_span(t))
+                ok = False
+                continue
+            self.used_species.add(t.name)
+            self.species_in_steps.setdefault(t.name, label)
+            out[t.name] = out.get(t.name, 0) + coef
+        return out, electrons, ok
+
+    def build_step(self, label: str, rx: ast.Reaction) -> ir.Step | None:
+        lhs, n, ok_l = self.side(rx.lhs, label, right=False)
+        rhs, _, ok_r = self.side(rx.rhs, label, right=True)
+        if not (ok_l and ok_r):
+            return None
+        if any(self.d.species[s][0].surface for s in (*lhs, *rhs)):
+            return None
+        if n > 0:
+            kin = self.electron_transfer(label, rx, n)
+            self.charge_balance(rx, lhs, rhs, n)
+        else:
+            kin = self.chemical(label, rx, lhs, rhs)
+            self.charge_balance(rx, lhs, rhs, 0)
+        if kin is None:
+            return None
+        return ir.Step(label, tuple(lhs.items()), tuple(rhs.items()), n, rx.reversible, kin, rx.span)
+
+    def charge_balance(self, rx: ast.Reaction, lhs, rhs, n: int) -> None:
+        specs = [self.species_ir.get(s) for s in (*lhs, *rhs)]
+        if not specs or any(s is None or not s.z_declared for s in specs):
+            return
+        zl = sum(c * self.species_ir[s].z for s, c in lhs.items())
+        zr = sum(c * self.species_ir[s].z for s, c in rhs.items())
+        if zl - n == zr:
+            return
+        left = _signed(zl) + (f" − {n}" if n else "")
+        self.err(f"charge does not balance: {left} ≠ {_signed(zr)}", rx.equation_span,
+                 "charges: " + ", ".join(f"{s} {_signed(self.species_ir[s].z)}" for s in dict.fromkeys([*lhs, *rhs])))
+
+    def electron_transfer(self, label: str, rx: ast.Reaction, n: int):
+        if not isinstance(rx.kinetics, ast.LawKinetics):
+            self.err(
+                "an electron-transfer step needs a kinetic law, e.g. '; butler_volmer(E0, k0, alpha)' "
+                "or '; nernst(E0)'",
+                rx.kinetics.span,
+            )
+            return None
+        call = rx.kinetics.call
+        name = call.func.name
+        builtin = kinetics.get(name)
+        user = self.d.laws.get(name)
+        if builtin is None and user is None:
+            known = [*kinetics.REGISTRY, *self.d.laws]
+            self.err(f"unknown kinetic law '{name}'{_suggest(name, known)}", call.func.span,
+                     "built-in laws: " + ", ".join(sorted(kinetics.REGISTRY)))
+            return None
+        if builtin is not None:
+            params = list(builtin.params)
+            expected = {p: U.dim_of(u) for p, u in zip(builtin.params, builtin.units)}
+            options = dict(builtin.options)
+            if builtin.equilibrium and not rx.reversible:
+                self.err(f"'{name}' describes an equilibrium: write the step with '<=>'", rx.equation_span)
+                return None
+        else:
+            params = [p.name for p in user.params]
+            expected = {p: None for p in params}
+            options = {}
+        signature = f"{name}({', '.join(params)})"
+        bound: dict[str, ast.Expr] = {}
+        ok = True
+        if call.kwargs:
+            first_kw = call.kwargs[0].span
+            late = [a for a in call.args if (a.span.line, a.span.column) > (first_kw.line, first_kw.column)]
+            if late:
+                self.err("a positional argument cannot follow a named one", late[0].span)
+                return None
+        if len(call.args) > len(params):
+            self.err(f"{name} takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+                     f"({', '.join(params)}), got {len(call.args)}",
+                     call.args[len(params)].span)
+            ok = False
+        for p, a in zip(params, call.args):
+            bound[p] = a
+        opt_values: dict[str, float] = {}
+        for kw in call.kwargs:
+            key = kw.name.name
+            if key in options:
+                if key in opt_values:
+                    self.err(f"option '{key}' is given twice", kw.name.span)
+                    ok = False
+                    continue
+                lit = _literal(kw.value)
+                if lit is None or lit[1] is not None:
+                    self.err(f"option '{key}' of {name} must be a plain number", kw.value.span)
+                    ok = False
+                    continue
+                opt_values[key] = float(Fraction(lit[0]))
+                continue
+            if key not in params:
+                self.err(f"{name} has no argument '{key}'{_suggest(key, [*params, *options])}", kw.name.span,
+                         f"it is {signature}" + (f" with options {', '.join(options)}" if options else ""))
+                ok = False
+                continue
+            if key in bound:
+                self.err(f"argument '{key}' of {name} is given twice", kw.name.span)
+                ok = False
+                continue
+            bound[key] = kw.value
+        missing = [p for p in params if p not in bound]
+        if missing and ok:
+            self.err(f"{name} is missing argument{'s' if len(missing) > 1 else ''} "
+                     + ", ".join(f"'{m}'" for m in missing), call.span, f"it is {signature}")
+            ok = False
+        if not ok:
+            return None
+        args = []
+        arg_dims = {}
+        for p in params:
+            vname = self.make_value(f"{label}.{p}", bound[p], "step", expected[p], p, bare_param_ok=True)
+            if vname is None:
+                ok = False
+                continue
+            args.append((p, vname))
+            arg_dims[p] = self.dims.get(vname)
+        if not ok:
+            return None
+        if user is not None and name in self.law_ir:
+            self.check_user_law(user, call, arg_dims)
+        for key, default in options.items():
+            opt_values.setdefault(key, float(default))
+        return ir.LawCall(name, tuple(args), tuple((k, opt_values[k]) for k in options))
+
+    def check_user_law(self, law: ast.LawDecl, call: ast.Call, arg_dims) -> None:
+        env = self.law_env(law, arg_dims)
+        for a in law.body:
+            lowered = self.lower(a.value, env)
+            if lowered is None or lowered[1] is None:
+                continue
+            dim = lowered[1]
+            if dim != U.LENGTH / U.TIME:
+                self.err(
+                    f"with these arguments, law '{law.name.name}' gives `{a.name.name}` in "
+                    f"{U.dimension_name(dim)}; an electron-transfer rate constant must be length/time",
+                    call.span,
+                    f"`{a.name.name}` is defined at {_where(a.span)}",
+                )
+
+    def chemical(self, label: str, rx: ast.Reaction, lhs, rhs):
+        kin = rx.kinetics
+        if isinstance(kin, ast.LawKinetics):
+            name = kin.call.func.name
+            self.err(
+                f"'{name}(...)' is an electron-transfer law, but this step has no electrons",
+                kin.call.span,
+                "a chemical step takes 'k = ...', 'kf = ..., kb = ...', 'kf = ..., K = ...' or 'rate = ...'",
+            )
+            return None
+        entries: dict[str, ast.Assign] = {}
+        ok = True
+        for a in kin.entries:
+            key = a.name.name
+            if key not in _RATE_KEYS:
+                self.err(f"unknown rate constant '{key}'{_suggest(key, _RATE_KEYS)}", a.name.span,
+                         "a chemical step takes 'k = ...', 'kf = ..., kb = ...', 'kf = ..., K = ...' or 'rate = ...'")
+                ok = False
+                continue
+            if key in entries:
+                self.err(f"'{key}' is given twice", a.name.span, f"first at {_where(entries[key].name.span)}")
+                ok = False
+                continue
+            entries[key] = a
+        if not ok:
+            return None
+        keys = set(entries)
+        if "rate" in keys:
+            if len(keys) > 1:
+                self.err("'rate = ...' gives the whole net rate; it cannot be combined with k, kf, kb or K",
+                         kin.span)
+                return None
+            env = self.rate_env()
+            lowered = self.lower(entries["rate"].value, env)
+            if lowered is None:
+                return None
+            expr, dim = lowered
+            if not self.check_dim("rate", entries["rate"].value, dim, U.CONCENTRATION / U.TIME):
+                return None
+            for s in (*lhs, *rhs):
+                self.species_in_steps.setdefault(s, label)
+            for sym in expr.free_symbols:
+                if sym.name.startswith("["):
+                    self.species_in_steps.setdefault(sym.name[1:-1], label)
+            return ir.RateExpr(expr)
+        if "k" in keys and keys & {"kf", "kb", "K"}:
+            self.err("write either 'k = ...' (irreversible) or 'kf = ...' with 'kb'/'K' (reversible), not both",
+                     kin.span)
+            return None
+        if "kb" in keys and "K" in keys:
+            self.err("give either 'kb' or 'K', not both (K = kf/kb)", entries["K"].name.span)
+            return None
+        if not keys & {"k", "kf"}:
+            self.err("a chemical step needs a forward rate constant 'k' or 'kf'", kin.span)
+            return None
+        if rx.reversible and not keys & {"kb", "K"}:
+            key = "k" if "k" in keys else "kf"
+            self.err(
+                f"a reversible step (<=>) needs kf and kb, or kf and K; '{key} = ...' alone is for an "
+                "irreversible step (->)",
+                entries[key].span,
+            )
+            return None
+        if not rx.reversible and keys & {"kb", "K"}:
+            key = "kb" if "kb" in keys else "K"
+            self.err(f"an irreversible step (->) has no '{key}'; write '<=>' for a reversible step",
+                     entries[key].name.span)
+            return None
+        order_f = sum(lhs.values())
+        order_b = sum(rhs.values())
+        fkey = "k" if "k" in keys else "kf"
+        fdim = U.CONCENTRATION ** (1 - order_f) / U.TIME
+
+        def fmsg(got):
+            return (f"a {_ordinal(order_f)}-order step needs a rate constant in {U.dimension_name(fdim)}, "
+                    f"got {U.dimension_name(got)}")
+
+        kf = self.make_value(f"{label}.{fkey}", entries[fkey].value, "step", fdim, fkey, bare_param_ok=True,
+                             message=fmsg)
+        if kf is None:
+            return None
+        if "kb" in keys:
+            bdim = U.CONCENTRATION ** (1 - order_b) / U.TIME
+
+            def bmsg(got):
+                return (f"the reverse of this step is {_ordinal(order_b)}-order: `kb` must be "
+                        f"{U.dimension_name(bdim)}, got {U.dimension_name(got)}")
+
+            kb = self.make_value(f"{label}.kb", entries["kb"].value, "step", bdim, "kb", bare_param_ok=True,
+                                 message=bmsg)
+            if kb is None:
+                return None
+            return ir.MassAction(kf, kb)
+        if "K" in keys:
+            kdim = U.CONCENTRATION ** (order_b - order_f)
+            K = self.make_value(f"{label}.K", entries["K"].value, "step", kdim, "K", bare_param_ok=True)
+            if K is None:
+                return None
+            kb_dim = self.dims[kf] / kdim
+            name = f"{label}.kb"
+            expr = sympy.Symbol(kf) / sympy.Symbol(K)
+            self.add_value(ir.Value(name, expr, U.si_unit(kb_dim), "step", entries["K"].span, U.si_unit(kb_dim), 1.0),
+                           kb_dim)
+            return ir.MassAction(kf, name)
+        return ir.MassAction(kf, None)
+
+    # -- transport --------------------------------------------------------------------------
+    def build_transport(self) -> tuple[str, ...]:
+        t = self.d.transport
+        if t is None:
+            return ("diffusion",)
+        out = []
+        for ident in t.laws:
+            if ident.name in _TRANSPORTS:
+                out.append(ident.name)
+            elif ident.name in _FUTURE_TRANSPORTS:
+                self.err(f"transport '{ident.name}' is not supported yet (only diffusion)", ident.span)
+            else:
+                self.err(f"unknown transport '{ident.name}'{_suggest(ident.name, [*_TRANSPORTS, *_FUTURE_TRANSPORTS])}",
+                         ident.span)
+        return tuple(dict.fromkeys(out)) or ("diffusion",)
+
+    # -- experiments ------------------------------------------------------------------------
+    def build_experiments(self) -> dict[str, ir.Experiment]:
+        out = {}
+        for name, decl in self.d.experiments.items():
+            exp = self.build_experiment(name, decl)
+            if exp is not None:
+                out[name] = exp
+        return out
+
+    def build_experiment(self, name: str, decl: ast.ExperimentDecl) -> ir.Experiment | None:
+        entries: dict[str, ast.Assign] = {}
+        ok = True
+        for a in decl.entries:
+            key = a.name.name
+            if key in entries:
+                self.err(f"'{key}' is given twice in experiment '{name}'", a.name.span,
+                         f"first at {_where(entries[key].name.span)}")
+                ok = False
+                continue
+            entries[key] = a
+        # technique
+        if "technique" not in entries:
+            self.err(f"experiment '{name}' has no technique", decl.name.span,
+                     "add 'technique = cv', 'lsv' or 'ca'")
+            return None
+        tech_e = entries["technique"].value
+        if not isinstance(tech_e, ast.Name):
+            self.err("technique must be one of cv, lsv, ca", tech_e.span)
+            return None
+        technique = tech_e.name
+        if technique not in _TECHNIQUES:
+            if technique in _FUTURE_TECHNIQUES:
+                self.err(f"technique '{technique}' is not supported yet (cv, lsv and ca are)", tech_e.span)
+            else:
+                self.err(f"unknown technique '{technique}'{_suggest(technique, _TECHNIQUES)}", tech_e.span,
+                         "techniques: cv, lsv, ca")
+            return None
+        required, optional = _TECHNIQUES[technique]
+        applicable = (*required, *optional, *_COMMON_KEYS)
+        for key, a in entries.items():
+            if key in applicable:
+                continue
+            if key in _ALL_EXPERIMENT_KEYS:
+                self.err(f"'{key}' does not apply to {technique}", a.name.span,
+                         f"{technique} takes {', '.join(required + optional)}")
+            else:
+                self.err(f"unknown experiment setting '{key}'{_suggest(key, applicable)}", a.name.span,
+                         f"{technique} takes {', '.join(applicable)}")
+            ok = False
+        for key in required:
+            if key not in entries:
+                self.err(f"experiment '{name}' ({technique}) needs '{key}'", decl.name.span,
+                         f"{technique} needs {', '.join(required)}")
+                ok = False
+        # geometry
+        geometry = "planar"
+        radius_e = None
+        if "geometry" in entries:
+            g = entries["geometry"].value
+            gname = g.func.name if isinstance(g, ast.Call) else (g.name if isinstance(g, ast.Name) else None)
+            gspan = g.func.span if isinstance(g, ast.Call) else g.span
+            if gname is None:
+                self.err("geometry must be planar or spherical(r = ...)", g.span)
+                ok = False
+            elif gname in _FUTURE_GEOMETRIES:
+                self.err(f"geometry '{gname}' is not supported yet (planar and spherical are)", gspan)
+                ok = False
+            elif gname not in _GEOMETRIES:
+                self.err(f"unknown geometry '{gname}'{_suggest(gname, [*_GEOMETRIES, *_FUTURE_GEOMETRIES])}", gspan)
+                ok = False
+            elif gname == "planar":
+                if isinstance(g, ast.Call):
+                    self.err("planar takes no arguments", g.span)
+                    ok = False
+            else:
+                geometry = "spherical"
+                if not isinstance(g, ast.Call):
+                    self.err("spherical needs a radius: spherical(r = 10 um)", g.span)
+                    ok = False
+                else:
+                    bad = [k for k in g.kwargs if k.name.name != "r"]
+                    for k in bad:
+                        self.err(f"spherical has no argument '{k.name.name}'{_suggest(k.name.name, ['r'])}",
+                                 k.name.span, "it is spherical(r)")
+                    given = list(g.args) + [k.value for k in g.kwargs if k.name.name == "r"]
+                    if bad:
+                        ok = False
+                    elif len(given) != 1:
+                        self.err(f"spherical takes one argument (r), got {len(given)}", g.span)
+                        ok = False
+                    else:
+                        radius_e = given[0]
+        if not ok:
+            return None
+        settings: dict[str, str] = {}
+        values_ok = True
+
+        def setting(key: str, e) -> str | None:
+            v = self.make_value(f"{name}.{key}", e, "experiment", _KEY_DIMS[key], key)
+            if v is None:
+                return None
+            val = self.values[v]
+            if key in _POSITIVE_KEYS and val.expr.is_number and float(val.expr) <= 0:
+                self.err(f"`{key}` must be positive", e.span)
+                return None
+            if key in ("Ru", "Cdl") and not (val.expr.is_number and float(val.expr) == 0):
+                what = "uncompensated resistance (Ru)" if key == "Ru" else "double-layer capacitance (Cdl)"
+                self.err(f"{what} is not supported yet; leave it out or set it to 0", e.span)
+                return None
+            return v
+
+        for key in (*required, *optional):
+            if key == "cycles":
+                continue
+            if key in entries:
+                v = setting(key, entries[key].value)
+                values_ok &= v is not None
+                settings[key] = v
+            elif key == "E_end" and technique == "cv":
+                if settings.get("E_start"):
+                    start = self.values[settings["E_start"]]
+                    vname = f"{name}.E_end"
+                    self.add_value(
+                        ir.Value(vname, sympy.Symbol(start.name), "V", "experiment", decl.name.span,
+                                 start.display_unit, start.display_scale),
+                        U.POTENTIAL,
+                    )
+                    settings[key] = vname
+        cycles = 1
+        if "cycles" in entries:
+            e = entries["cycles"].value
+            lit = _literal(e)
+            try:
+                value = Fraction(lit[0]) if lit is not None and lit[1] is None else None
+            except ValueError:
+                value = None
+            if value is None or value.denominator != 1 or value < 1:
+                self.err("`cycles` must be a whole number of cycles, 1 or more", e.span)
+                values_ok = False
+            else:
+                cycles = int(value)
+        if geometry == "spherical":
+            r = setting("r", radius_e)
+            values_ok &= r is not None
+            settings["r"] = r
+        if "area" in entries:
+            a = setting("area", entries["area"].value)
+            values_ok &= a is not None
+            settings["area"] = a
+        elif geometry == "spherical":
+            if settings.get("r"):
+                vname = f"{name}.area"
+                expr = 4 * sympy.pi * sympy.Symbol(settings["r"]) ** 2
+                self.add_value(ir.Value(vname, expr, "m**2", "experiment", decl.name.span, "m**2", 1.0),
+                               U.LENGTH**2)
+                settings["area"] = vname
+        else:
+            settings["area"] = self.default_value(f"{name}.area", 1e-4, U.LENGTH**2, "experiment", decl.name.span,
+                                                  "cm^2", 1e-4)
+        if "T" in entries:
+            t = setting("T", entries["T"].value)
+            values_ok &= t is not None
+            settings["T"] = t
+        else:
+            settings["T"] = self.default_value(f"{name}.T", 298.15, U.TEMPERATURE, "experiment", decl.name.span,
+                                               "K", 1.0)
+        for key in ("Ru", "Cdl"):
+            if key in entries:
+                v = setting(key, entries[key].value)
+                values_ok &= v is not None
+                settings[key] = v
+            else:
+                display = "ohm" if key == "Ru" else "F"
+                settings[key] = self.default_value(f"{name}.{key}", 0.0, _KEY_DIMS[key], "experiment",
+                                                   decl.name.span, display, 1.0)
+        if not values_ok:
+            return None
+        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span)
+
+    # -- the whole model --------------------------------------------------------------------
+    def check_diffusion(self) -> None:
+        for s, label in self.species_in_steps.items():
+            sp = self.species_ir.get(s)
+            if sp is None or sp.surface:
+                continue
+            if sp.D is None and not any(p.name.name == "D" for p in self.d.species[s][0].props):
+                self.err(
+                    f"species '{s}' takes part in step {label} but has no diffusion coefficient",
+                    self.d.species[s][1].span,
+                    f"add D = ... to its declaration, e.g. 'species {s}: D = 1e-5 cm^2/s'",
+                )
+
+    def warnings(self) -> None:
+        for name, (decl, ident) in self.d.species.items():
+            if not decl.surface and name not in self.used_species:
+                self.warn(f"species '{name}' is not used by any step", ident.span)
+        for name, p in self.d.params.items():
+            if name not in self.used_params:
+                self.warn(f"parameter '{name}' is never used", p.name.span)
+        if not self.d.steps:
+            self.warn("the mechanism has no reaction steps", Span(self.file))
+
+    def ordered_values(self) -> dict[str, ir.Value]:
+        out: dict[str, ir.Value] = {}
+        visiting: set[str] = set()
+
+        def visit(n: str):
+            if n in out or n not in self.values or n in visiting:
+                return
+            visiting.add(n)
+            for sym in sorted(self.values[n].expr.free_symbols, key=lambda s: s.name):
+                visit(sym.name)
+            visiting.discard(n)
+            out[n] = self.values[n]
+
+        for n in self.values:
+            visit(n)
+        return out
+
+    def build(self) -> ir.Model:
+        self.build_params()
+        self.build_species()
+        self.build_laws()
+        steps = self.build_steps()
+        transport = self.build_transport()
+        experiments = self.build_experiments()
+        self.check_diffusion()
+        self.warnings()
+        mech = self.d.mechanism
+        return ir.Model(
+            file=self.file,
+            name=mech.name.name if mech else None,
+            description=mech.description if mech else None,
+            species=tuple(self.species_ir.values()),
+            values=self.ordered_values(),
+            steps=tuple(steps),
+            laws=self.law_ir,
+            experiments_=experiments,
+            transport=transport,
+            diagnostics=(),
+        )
+
+
+def _g(x: float) -> str:
+    return f"{x:g}"
+
+
+def _finish(builder: _Builder, loader_diags: list[Diagnostic]) -> ir.Model:
+    model = builder.build()
+    seen = set()
+    errors, warns = [], []
+    for d in [*loader_diags, *builder.diags]:
+        key = (d.severity, d.message, d.span)
+        if key in seen:
+            continue
+        seen.add(key)
+        (errors if d.severity == "error" else warns).append(d)
+    order = lambda d: (d.span.file if d.span else "", d.span.line if d.span else 0, d.span.column if d.span else 0)
+    errors.sort(key=order)
+    warns.sort(key=order)
+    if errors:
+        # Warnings are left out here: after an error they are mostly its echoes
+        # (a species "not used" because its step failed to build).
+        raise ModelError(errors)
+    return dataclasses.replace(model, diagnostics=tuple(warns))
+
+
+def load(path, *, display: str | None = None) -> ir.Model:
+    """Read, parse, resolve and check a ``.mech`` file.
+
+    Arguments:
+        path: the file.
+        display: the name used for it in messages (default: ``path`` as given).
+
+    Returns:
+        The validated :class:`~mechlang.model.ir.Model`; its warnings are in
+        ``model.warnings``.
+
+    Raises:
+        MechSyntaxError: a file does not follow the grammar.
+        ModelError: everything else a file can get wrong (all such errors at once),
+            including a file that cannot be read.
+
+    Example::
+
+        model = mechlang.load("ec.mech")
+        model.evaluate()["k0"]
+    """
+    path = Path(path)
+    display = display if display is not None else str(path)
+    loader = _Loader()
+    try:
+        real = path.resolve()
+        decls = loader.load_file(real, display, ())
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise ModelError(error(f"cannot read '{display}': {reason}", Span(display))) from None
+    return _finish(_Builder(decls, display, []), loader.diags)
+
+
+def load_string(text: str, file: str = "<string>", *, base_dir=None) -> ir.Model:
+    """Like :func:`load`, for text; ``use`` paths are relative to ``base_dir`` (default: cwd)."""
+    loader = _Loader()
+    tree = parse(text, file)
+    folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    decls = loader.collect(tree, folder.resolve(), ((folder.resolve() / file, file),))
+    return _finish(_Builder(decls, file, []), loader.diags)
+
