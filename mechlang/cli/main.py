@@ -15,14 +15,6 @@ from mechlang.errors import MechError
 __all__ = ["main", "build_parser", "summary"]
 
 
-def _name_value(text: str) -> tuple[str, str]:
-    """``--set NAME=VALUE`` -> ``(NAME, VALUE)``; VALUE is kept as text ("0.01", "5e-3 cm/s")."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE (e.g. k0=0.01 or 'k0=5e-3 cm/s'), got '{text}'")
-    return name.strip(), value.strip()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mechlang",
@@ -43,7 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
         dest="set",
         action="append",
         default=[],
-        type=_name_value,
         help="override a value, e.g. k0=0.01 (in the unit the file used) or 'k0=5e-3 cm/s'; repeatable",
     )
     sim.add_argument("-o", "--output", metavar="OUT.csv", default=None, help="write t,E,I to a CSV file")
