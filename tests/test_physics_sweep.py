@@ -115,9 +115,10 @@ def test_ec_kinetic_zone_peak_shift(tmp_path):
 
 
 def test_ec_catalytic_plateau(tmp_path):
-    """EC' with the substrate in excess: I = n F A C sqrt(D k c_Z) (pure kinetic S-shape)."""
+    """EC' with the substrate in large excess: I = n F A C sqrt(D k c_Z), the pure kinetic
+    S-shape (Saveant: needs lambda = k c_Z RT/(F v) >> 1 and c_Z/C >> sqrt(lambda))."""
     text = """
-species Med_ox: D = 8e-6 cm^2/s, c = 1 mM
+species Med_ox: D = 8e-6 cm^2/s, c = 0.1 mM
 species Med_red: D = 8e-6 cm^2/s
 species Z: D = 1e-5 cm^2/s, c = 100 mM
 species P: D = 1e-5 cm^2/s
@@ -127,5 +128,5 @@ Med_red + Z -> Med_ox + P ; k = kcat
 """ + cv(0.0, -0.9, 0.02, area="0.0707 cm^2")
     _, _, E, I = simulate(tmp_path, text)
     plateau = -np.min(I)
-    expected = F * 0.0707e-4 * 1.0 * np.sqrt(8e-10 * 1.0 * 100.0)
+    expected = F * 0.0707e-4 * 0.1 * np.sqrt(8e-10 * 1.0 * 100.0)
     assert plateau == pytest.approx(expected, rel=0.02)

@@ -1,12 +1,13 @@
 """O(N) solution of the Newton system of one time step.
 
 The unknowns are the concentrations of S species at N nodes (node 0 at the electrode,
-node N-1 held at the bulk value) and the rates of M equilibrium (``nernst``) steps.
+node N-1 at the far, closed end of the domain) and the rates of M equilibrium (``nernst``)
+steps.
 Diffusion couples a node to its neighbours species by species, so the blocks between
 nodes are diagonal; homogeneous steps couple species at one node (dense S x S diagonal
 blocks); the electrode rows couple the surface concentrations and the M rates::
 
-    A_i d_{i-1} + B_i d_i + C_i d_{i+1} = r_i          1 <= i <= N-2,  d_{N-1} = 0
+    A_i d_{i-1} + B_i d_i + C_i d_{i+1} = r_i          1 <= i <= N-1  (C_{N-1} = 0)
     B0 d_0 + C_0 d_1 + G dv = r_0,     H d_0 = g        (the electrode, S + M rows)
 
 We eliminate from the bulk towards the electrode, d_i = P_i d_{i-1} + q_i, solve the
@@ -56,7 +57,7 @@ def solve(A, B, C, r, B0, G, H, g, dense: bool):
     N, S = r.shape
     M = g.shape[0]
 
-    # Bulk towards the electrode: d_i = P_i d_{i-1} + q_i, i = N-2 .. 1.
+    # Bulk towards the electrode: d_i = P_i d_{i-1} + q_i, i = N-1 .. 1.
     def back(carry, xs):
         P_next, q_next = carry
         a, b, c, rr = xs
@@ -71,7 +72,7 @@ def solve(A, B, C, r, B0, G, H, g, dense: bool):
 
     zero_P = jnp.zeros((S, S)) if dense else jnp.zeros(S)
     (P1, q1), (Ps, qs) = jax.lax.scan(
-        back, (zero_P, jnp.zeros(S)), (A[1:-1], B[1:-1], C[1:-1], r[1:-1]), reverse=True
+        back, (zero_P, jnp.zeros(S)), (A[1:], B[1:], C[1:], r[1:]), reverse=True
     )
 
     # The electrode: (B_0 + C_0 P_1) d_0 + G dv = r_0 - C_0 q_1,  H d_0 = g.
@@ -90,7 +91,7 @@ def solve(A, B, C, r, B0, G, H, g, dense: bool):
         return d, d
 
     _, ds = jax.lax.scan(fwd, d0, (Ps, qs))
-    d = jnp.concatenate([d0[None], ds, jnp.zeros((1, S))], axis=0)
+    d = jnp.concatenate([d0[None], ds], axis=0)
     return d, dv
 
 
@@ -106,9 +107,9 @@ def solve_uncoupled(A, B, C, r, B0, G, H, g):
     M = g.shape[0]
     dl = A.T.at[:, 0].set(0.0)
     du = C.T.at[:, -1].set(0.0)
-    diag = B.T.at[:, 0].set(jnp.diagonal(B0)).at[:, -1].set(1.0)
+    diag = B.T.at[:, 0].set(jnp.diagonal(B0))
     e0 = jnp.zeros((S, N)).at[:, 0].set(1.0)
-    rhs = jnp.stack([r.T.at[:, -1].set(0.0), e0], axis=-1)  # (S, N, 2)
+    rhs = jnp.stack([r.T, e0], axis=-1)  # (S, N, 2)
     sol = jax.lax.linalg.tridiagonal_solve(dl, diag, du, rhs)
     p, q = sol[..., 0], sol[..., 1]  # (S, N)
     off = B0 - jnp.diag(jnp.diagonal(B0))
