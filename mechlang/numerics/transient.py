@@ -214,5 +214,7 @@ class Transient:
         u0 = jnp.broadcast_to(bulk / c_ref, (len(self.x), S))
         v0 = jnp.zeros(M)
         (u_end, _, _), (I, upd, umin) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2))
-        upd_out = upd if self.newton > 1 else jnp.zeros_like(upd)
+        # For a linear system one Newton step is exact; otherwise the last correction is the
+        # convergence measure (so a single iteration on a nonlinear system is reported).
+        upd_out = jnp.zeros_like(upd) if self.system.linear else upd
         return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref
