@@ -97,3 +97,25 @@ def error(message: str, span: Span | None = None, *notes: str) -> Diagnostic:
 
 def warning(message: str, span: Span | None = None, *notes: str) -> Diagnostic:
     return Diagnostic(message, span, "warning", tuple(notes))
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or ``""``."""
+    import difflib
+
+    candidates = [c for c in dict.fromkeys(candidates) if c != name]
+    if not candidates:
+        return ""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not close:
+        lower = {c.lower(): c for c in candidates}
+        if name.lower() in lower:
+            close = [lower[name.lower()]]
+    if not close:
+        prefixed = [c for c in candidates
+                    if name.lower().startswith(c.lower()) or c.lower().startswith(name.lower())]
+        if prefixed:
+            close = [max(prefixed, key=len)]
+    if not close:
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""

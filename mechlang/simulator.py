@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -11,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mechlang.codegen.jaxify import compile_exprs
-from mechlang.errors import ModelError, SolverError, error
+from mechlang.errors import ModelError, SolverError, did_you_mean, error
 from mechlang.model import ir
 from mechlang.numerics.options import Options
 from mechlang.numerics.transient import Transient
@@ -65,11 +64,6 @@ class Result:
         return self
 
 
-def _did_you_mean(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 class Simulator:
     """A compiled experiment.  ``sim(params)`` -> :class:`Result`; pure and jit-able.
 
@@ -89,7 +83,7 @@ class Simulator:
             experiment = model.experiments[0]
         if experiment not in model.experiments_:
             raise ModelError(error(
-                f"{model.file}: no experiment '{experiment}'{_did_you_mean(experiment, model.experiments)}"
+                f"{model.file}: no experiment '{experiment}'{did_you_mean(experiment, model.experiments)}"
                 f"; the file has: {', '.join(model.experiments) or 'none'}"))
         self.model = model
         self.experiment = model.experiment(experiment)
@@ -135,7 +129,7 @@ class Simulator:
         for key, value in (params or {}).items():
             name = self._public.get(key)
             if name is None:
-                raise KeyError(f"unknown parameter '{key}'{_did_you_mean(key, self._public)}")
+                raise KeyError(f"unknown parameter '{key}'{did_you_mean(key, self._public)}")
             (literal if name in self._literal else derived)[name] = value
         # Same dtype and weak-type for every entry, so the jit cache never misses on values.
         full = {n: jnp.asarray(literal.get(n, self.defaults[self._private.get(n, n)]), dtype=jnp.float64)

@@ -40,12 +40,13 @@ def test_check_prints_a_summary(tmp_path):
 def test_simulate_writes_csv_and_png_and_set_takes_units(tmp_path):
     path = write(tmp_path, TEXT)
     csv, png = tmp_path / "out.csv", tmp_path / "out.png"
-    out = run("simulate", path, "-o", csv, "--plot", png)
+    out = run("simulate", path, "--set", "k0=1", "-o", csv, "--plot", png)  # reversible: 1 cm/s
     assert out.returncode == 0, out.stderr
     assert csv.read_text().splitlines()[0] == "t,E,I"
     data = np.loadtxt(csv, delimiter=",", skiprows=1)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    # Peak current grows with sqrt(scan rate): --set with a unit, and a bare number in the file's unit.
+    # A reversible peak grows with sqrt(scan rate): --set with a unit, and a bare number in
+    # the file's unit (k0 = 1 cm/s).
     csv2 = tmp_path / "fast.csv"
     out = run("simulate", path, "--set", "scan_rate=400 mV/s", "--set", "k0=1", "-o", csv2)
     assert out.returncode == 0, out.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mechlang.errors import DataError, error
+from mechlang.errors import DataError, did_you_mean, error
 
 
 def parse_set(model, simulator, text: str) -> tuple[str, float]:
@@ -19,10 +19,7 @@ def parse_set(model, simulator, text: str) -> tuple[str, float]:
     key, raw = (s.strip() for s in text.split("=", 1))
     vname = simulator._public.get(key)
     if vname is None:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(simulator._public), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(key, simulator._public)
         raise DataError(error(f"--set {key}: unknown parameter '{key}'{hint}"))
     value = model.values[vname]
     si, unit, display_unit, _ = parse_quantity(raw)
