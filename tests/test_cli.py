@@ -53,7 +53,7 @@ def test_simulate_writes_csv_and_png_and_set_takes_units(tmp_path):
     fast = np.loadtxt(csv2, delimiter=",", skiprows=1)
     ratio = fast[:, 2].min() / data[:, 2].min()
     assert ratio == pytest.approx(2.0, rel=0.02)
-    assert data[-1, 0] == pytest.approx(8.0, rel=1e-9) and fast[-1, 0] == pytest.approx(2.0, rel=1e-9)
+    assert data[-1, 0] == pytest.approx(16.0, rel=1e-9) and fast[-1, 0] == pytest.approx(4.0, rel=1e-9)
 
 
 def test_simulate_rejects_a_wrong_unit_and_an_unknown_name(tmp_path):
