@@ -388,6 +388,7 @@ class _Builder:
         self.used_species: set[str] = set()
         self.species_in_steps: dict[str, str] = {}  # species -> first step label using it
         self.species_ir: dict[str, ir.Species] = {}
+        self.species_with_bad_props: set[str] = set()  # no "missing D" echo for these
         self.law_ir: dict[str, ir.UserLaw] = {}
 
     # -- diagnostics ----------------------------------------------------------------------
@@ -555,7 +556,15 @@ class _Builder:
             if name in ("E", "T", "f"):
                 self.err(f"'{name}' is only defined inside a law body", n.span)
                 return None
-            self.err(f"unknown parameter '{name}'{_suggest(name, [*self.d.params, 'pi', 'F', 'R'])}", n.span)
+            notes = ()
+            try:
+                U.parse_unit(name)
+                notes = (f"'{name}' is a unit: write it right after its number, e.g. '2 {name}^-1' "
+                         f"or '1 {name}', not '2 / {name}'",)
+            except U.UnitError:
+                pass
+            self.err(f"unknown parameter '{name}'{_suggest(name, [*self.d.params, 'pi', 'F', 'R'])}", n.span,
+                     *notes)
             return None
 
         env.lookup = lookup
@@ -716,7 +725,8 @@ class _Builder:
                     self.err(
                         "parameters depend on each other: " + " -> ".join(cycle),
                         p.name.span,
-                        *[f"'{c}' is declared at {_where(params[c].name.span)}" for c in dict.fromkeys(cycle[1:])],
+                        *[f"'{c}' is declared at {_where(params[c].name.span)}"
+                          for c in dict.fromkeys(cycle[1:]) if c != cycle[0]],
                     )
                 in_cycle.update(cycle)
                 return
@@ -815,6 +825,7 @@ class _Builder:
             for prop in decl.props:
                 key = prop.name.name
                 if key not in _SPECIES_PROPS:
+                    self.species_with_bad_props.add(name)
                     hint = _suggest(key, _SPECIES_PROPS)
                     if key == "Gamma":
                         hint = " (Gamma belongs to a surface species)"
@@ -1084,6 +1095,7 @@ class _Builder:
                     call.span,
                     f"`{a.name.name}` is defined at {_where(a.span)}",
                 )
+                return
 
     def chemical(self, label: str, rx: ast.Reaction, lhs, rhs):
         kin = rx.kinetics
@@ -1246,6 +1258,7 @@ class _Builder:
             return None
         required, optional = _TECHNIQUES[technique]
         applicable = (*required, *optional, *_COMMON_KEYS)
+        suggested = set()
         for key, a in entries.items():
             if key in applicable:
                 continue
@@ -1253,11 +1266,13 @@ class _Builder:
                 self.err(f"'{key}' does not apply to {technique}", a.name.span,
                          f"{technique} takes {', '.join(required + optional)}")
             else:
-                self.err(f"unknown experiment setting '{key}'{_suggest(key, applicable)}", a.name.span,
+                hint = _suggest(key, applicable)
+                suggested.add(hint.split("'")[1] if hint else None)
+                self.err(f"unknown experiment setting '{key}'{hint}", a.name.span,
                          f"{technique} takes {', '.join(applicable)}")
             ok = False
         for key in required:
-            if key not in entries:
+            if key not in entries and key not in suggested:
                 self.err(f"experiment '{name}' ({technique}) needs '{key}'", decl.name.span,
                          f"{technique} needs {', '.join(required)}")
                 ok = False
@@ -1390,7 +1405,7 @@ class _Builder:
     def check_diffusion(self) -> None:
         for s, label in self.species_in_steps.items():
             sp = self.species_ir.get(s)
-            if sp is None or sp.surface:
+            if sp is None or sp.surface or s in self.species_with_bad_props:
                 continue
             if sp.D is None and not any(p.name.name == "D" for p in self.d.species[s][0].props):
                 self.err(

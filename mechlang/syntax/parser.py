@@ -325,10 +325,10 @@ def _syntax_error(e: UnexpectedToken, file: str, stack: list[Token], text: str, 
         closer = _OPENERS[opener.value]
         where = "the line" if tok.type == "_NL" else "the file"
         message = f"unclosed '{opener.value}': expected '{closer}' before the end of {where}"
-        if tok.type == "$END" or opener.line != span.line:
-            notes.append(f"the '{opener.value}' is at line {opener.line}, column {opener.column}")
         if tok.type == "$END":
             span = _tok_span(file, opener)
+        elif opener.line != span.line:
+            notes.append(f"the '{opener.value}' is at line {opener.line}, column {opener.column}")
     elif set(_STATEMENT_WORDS) <= words:
         message = f"expected a statement (species, param, a reaction, law, experiment, ...), found {found}"
     else:
