@@ -24,8 +24,6 @@ Choices this pass makes where the language page is silent:
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,35 +32,17 @@ from typing import Callable
 import sympy
 
 from mechlang import constants, kinetics
-from mechlang.errors import Diagnostic, ModelError, Span, error, warning
+from mechlang.errors import Diagnostic, ModelError, Span, did_you_mean as _suggest, error, warning
 from mechlang.model import ir
 from mechlang.model import units as U
 from mechlang.syntax import ast
+from mechlang.syntax.imports import Declarations as _Decls, Loader as _Loader, library_dirs
 from mechlang.syntax.parser import parse
 
 __all__ = ["load", "load_string", "library_dirs"]
 
 
 # -- small helpers -----------------------------------------------------------------------
-
-
-def _suggest(name: str, candidates) -> str:
-    """`` (did you mean 'x'?)`` or ``""``."""
-    candidates = [c for c in dict.fromkeys(candidates) if c != name]
-    if not candidates:
-        return ""
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not close:
-        lower = {c.lower(): c for c in candidates}
-        if name.lower() in lower:
-            close = [lower[name.lower()]]
-    if not close:
-        prefixed = [c for c in candidates if name.lower().startswith(c.lower()) or c.lower().startswith(name.lower())]
-        if prefixed:
-            close = [max(prefixed, key=len)]
-    if not close:
-        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _where(span: Span) -> str:
@@ -185,160 +165,6 @@ class _Env:
     lookup: Callable[[ast.Name], tuple | None]  # -> (sympy expr, Dim | None) or None (error reported)
     conc: Callable[[ast.Conc], tuple | None] | None = None  # None: [X] not allowed here
     deps: set = field(default_factory=set)
-
-
-# -- loading files -----------------------------------------------------------------------
-
-
-def library_dirs() -> list[Path]:
-    """Where ``use "..."`` looks after the importing file's folder: the package's
-    ``mechanisms/`` library, then each folder of ``MECHLANG_PATH``."""
-    here = Path(__file__).resolve()
-    dirs = []
-    for lib in (here.parent.parent / "_data" / "mechanisms", here.parents[2] / "mechanisms"):
-        if lib.is_dir():
-            dirs.append(lib)
-            break
-    for d in os.environ.get("MECHLANG_PATH", "").split(os.pathsep):
-        if d.strip():
-            dirs.append(Path(d.strip()).expanduser())
-    return dirs
-
-
-def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
-@dataclass
-class _Decls:
-    """The declarations of a file with its imports merged in."""
-
-    mechanism: ast.Mechanism | None = None
-    species: dict = field(default_factory=dict)  # name -> (SpeciesDecl, Ident)
-    params: dict = field(default_factory=dict)  # name -> Param
-    laws: dict = field(default_factory=dict)  # name -> LawDecl
-    experiments: dict = field(default_factory=dict)  # name -> ExperimentDecl
-    steps: list = field(default_factory=list)  # (label or None, Reaction)
-    transport: ast.Transport | None = None
-
-    def update(self, other: "_Decls") -> None:
-        """Let ``other``'s declarations replace ours of the same name."""
-        if other.mechanism is not None:
-            self.mechanism = other.mechanism
-        if other.transport is not None:
-            self.transport = other.transport
-        self.species.update(other.species)
-        self.params.update(other.params)
-        self.laws.update(other.laws)
-        self.experiments.update(other.experiments)
-        index = {label: i for i, (label, _) in enumerate(self.steps) if label is not None}
-        for label, rx in other.steps:
-            if label is not None and label in index:
-                self.steps[index[label]] = (label, rx)
-            else:
-                if label is not None:
-                    index[label] = len(self.steps)
-                self.steps.append((label, rx))
-
-
-class _Loader:
-    def __init__(self):
-        self.diags: list[Diagnostic] = []
-        self.cache: dict[Path, _Decls] = {}
-
-    def load_file(self, real: Path, display: str, chain: tuple[tuple[Path, str], ...]) -> _Decls:
-        if real in self.cache:
-            return self.cache[real]
-        text = real.read_text(encoding="utf-8")
-        tree = parse(text, display)
-        decls = self.collect(tree, real.parent, chain + ((real, display),))
-        self.cache[real] = decls
-        return decls
-
-    def collect(self, tree: ast.File, folder: Path, chain) -> _Decls:
-        imported = _Decls()
-        own = _Decls()
-        seen: dict[tuple[str, str], Span] = {}
-
-        def duplicate(kind: str, name: str, span: Span) -> bool:
-            key = (kind, name)
-            if key in seen:
-                self.diags.append(
-                    error(f"{kind} '{name}' is declared twice", span, f"first declared at {_where(seen[key])}")
-                )
-                return True
-            seen[key] = span
-            return False
-
-        for st in tree.statements:
-            if isinstance(st, ast.Use):
-                sub = self.resolve_use(st, folder, chain)
-                if sub is not None:
-                    imported.update(sub)
-            elif isinstance(st, ast.Mechanism):
-                if not duplicate("mechanism statement", "", st.span):
-                    own.mechanism = st
-            elif isinstance(st, ast.Transport):
-                if not duplicate("transport statement", "", st.span):
-                    own.transport = st
-            elif isinstance(st, ast.SpeciesDecl):
-                for ident in st.names:
-                    if not duplicate("species", ident.name, ident.span):
-                        own.species[ident.name] = (st, ident)
-            elif isinstance(st, ast.Param):
-                if not duplicate("parameter", st.name.name, st.name.span):
-                    own.params[st.name.name] = st
-            elif isinstance(st, ast.LawDecl):
-                if not duplicate("law", st.name.name, st.name.span):
-                    own.laws[st.name.name] = st
-            elif isinstance(st, ast.ExperimentDecl):
-                if not duplicate("experiment", st.name.name, st.name.span):
-                    own.experiments[st.name.name] = st
-            elif isinstance(st, ast.Reaction):
-                label = st.label.name if st.label else None
-                if label is None or not duplicate("step label", label, st.label.span):
-                    own.steps.append((label, st))
-        imported.update(own)
-        return imported
-
-    def resolve_use(self, st: ast.Use, folder: Path, chain) -> _Decls | None:
-        rel = Path(st.path)
-        if rel.is_absolute():
-            bases = [Path("/")]
-        else:
-            bases = [folder, *library_dirs()]
-        names = [rel] if rel.suffix else [rel, rel.with_suffix(".mech")]
-        found = None
-        for base in bases:
-            for name in names:
-                candidate = base / name
-                if candidate.is_file():
-                    found = candidate
-                    break
-            if found:
-                break
-        if found is None:
-            looked = ", ".join(_display(b) for b in bases)
-            self.diags.append(error(f"cannot find '{st.path}' (looked in {looked})", st.span))
-            return None
-        real = found.resolve()
-        stack = [p for p, _ in chain]
-        if real in stack:
-            start = stack.index(real)
-            names = [d for _, d in chain[start:]] + [chain[start][1]]
-            self.diags.append(error("import cycle: " + " -> ".join(names), st.span))
-            return None
-        try:
-            return self.load_file(real, _display(found), chain)
-        except OSError as e:
-            self.diags.append(error(f"cannot read '{st.path}': {e.strerror or e}", st.span))
-            return None
-        except UnicodeDecodeError:
-            self.diags.append(error(f"cannot read '{st.path}': not UTF-8 text", st.span))
-            return None
 
 
 # -- the model builder -------------------------------------------------------------------
