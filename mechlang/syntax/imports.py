@@ -100,7 +100,8 @@ class Loader:
             key = (kind, name)
             if key in seen:
                 self.diags.append(
-                    error(f"{kind} '{name}' is declared twice", span, f"first declared at {str(seen[key])}")
+                    error(f"{kind} '{name}' is declared twice" if name else f"a file takes one {kind}", span,
+                          f"first declared at {seen[key]}")
                 )
                 return True
             seen[key] = span
