@@ -28,6 +28,7 @@ from mechlang.codegen.jaxify import compile_exprs
 from mechlang.experiments import get as get_waveform
 from mechlang.model import ir
 from mechlang.numerics import blocksolve
+from mechlang.numerics.components import components
 from mechlang.numerics.geometries import get as get_geometry
 from mechlang.numerics.options import Options
 from mechlang.symbolic.system import SymbolicSystem, conc
@@ -59,7 +60,7 @@ class Transient:
         self.S = S
         self.kinetic = [es for es in system.electrode if not es.equilibrium]
         self.nernst = [es for es in system.electrode if es.equilibrium]
-        self.dense = system.coupled
+        self.components = components(system)
         self.newton = options.newton or (1 if system.linear else 4)
 
         flat_jac = [system.source_jac[i][k] for i in range(S) for k in range(S)]
@@ -170,19 +171,27 @@ class Transient:
             A = -dt * lower
             C = -dt * upper
             diag = V[:, None] + dt * (lower + upper)
-            if self.dense:
-                B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K
-                B0 = B[0]
-            else:
-                Kd = jnp.diagonal(K, axis1=1, axis2=2)
-                B = diag - dt * V[:, None] * Kd
-                B0 = jnp.diag(B[0])
-            B0 = B0 - dt * (kin_stoich.T @ rjac)
+            B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K
+            B = B.at[0].add(-dt * (kin_stoich.T @ rjac))  # the electrode kinetics at node 0
             G = -dt * nernst_stoich
-            if self.dense:
-                du, dv = blocksolve.solve(A, B, C, -res, B0, G, cjac, -conds, True)
-            else:
-                du, dv = blocksolve.solve_uncoupled(A, B, C, -res, B0, G, cjac, -conds)
+            rhs = -res
+            du = jnp.zeros_like(u)
+            dv = jnp.zeros_like(v)
+            solved = np.zeros(0, dtype=int)
+            for comp in self.components:
+                I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
+                r = rhs[:, I]
+                if solved.size:  # coupling to the species already solved, moved to the right
+                    r = r - jnp.einsum("nij,nj->ni", B[:, I][:, :, solved], du[:, solved])
+                BI = B[:, I][:, :, I]
+                args = (A[:, I], C[:, I], r, BI[0], G[I][:, Jn], cjac[Jn][:, I], -conds[Jn])
+                if comp.dense:
+                    d, dvc = blocksolve.solve(args[0], BI, *args[1:], True)
+                else:
+                    d, dvc = blocksolve.solve_uncoupled(args[0], jnp.diagonal(BI, axis1=1, axis2=2), *args[1:])
+                du = du.at[:, I].set(d)
+                dv = dv.at[Jn].set(dvc)
+                solved = np.concatenate([solved, I])
             return u + du, v + dv, jnp.max(jnp.abs(du))
 
         # Variable-step BDF2 (BDF1 where omega = 0): with omega = dt_n / dt_{n-1},
