@@ -391,7 +391,7 @@ def parse(text: str, file: str = "<string>") -> ast.File:
                 stack.append(tok)
             elif tok.value in _CLOSERS and stack and stack[-1].value == _CLOSERS[tok.value]:
                 stack.pop()
-        tree = ip.feed_eof()
+        tree = ip.feed_eof(last)
     except UnexpectedToken as e:
         raise _syntax_error(e, file, stack, text, ip, last) from None
     except UnexpectedCharacters as e:
