@@ -2,8 +2,19 @@
 
 from mechlang.errors import DataError, MechError, MechSyntaxError, ModelError, SolverError
 from mechlang.model.build import load, load_string
-from mechlang.numerics.options import Options
-from mechlang.simulator import Result, Simulator, compile
+
+_LAZY = {"compile": "mechlang.simulator", "Simulator": "mechlang.simulator",
+         "Result": "mechlang.simulator", "Options": "mechlang.numerics.options"}
+
+
+def __getattr__(name):
+    # The simulator pulls in JAX; `mechlang check` and `load` do not need it.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mechlang' has no attribute {name!r}")
+
 
 __all__ = [
     "load",
