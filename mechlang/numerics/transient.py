@@ -219,10 +219,10 @@ class Transient:
             return (u, u_n, v), (current, upd, jnp.min(u))
 
         if opt.checkpoint:
-            step = jax.checkpoint(step)
+            step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot leak
         u0 = jnp.broadcast_to(bulk / c_ref, (len(self.x), S))
         v0 = jnp.zeros(M)
-        (u_end, _, _), (I, upd, umin) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2))
+        (u_end, _, _), (I, upd, umin) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
         # For a linear system one Newton step is exact; otherwise the last correction is the
         # convergence measure (so a single iteration on a nonlinear system is reported).
         upd_out = jnp.zeros_like(upd) if self.system.linear else upd
