@@ -14,6 +14,12 @@ import jax.numpy as jnp
 from mechlang.experiments.base import Waveform, register
 
 
+def corners(technique: str, settings) -> list:
+    """The potentials where the sweep starts, turns and ends, in order (segment k runs
+    from corners[k] to corners[k + 1]); ``settings`` as in the experiment, with ``cycles``."""
+    return {"cv": _cv_corners, "lsv": _lsv_corners}[technique](settings)
+
+
 def _cv_corners(s):
     corners = [s["E_start"], s["E_vertex"], s["E_end"]]
     for _ in range(int(s.get("cycles", 1)) - 1):
