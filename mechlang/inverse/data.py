@@ -1,0 +1,622 @@
+"""Measured data: reading CSV files, aligning them with an experiment, predicting them.
+
+A data file is a table with a header naming its columns::
+
+    E,I                 a sweep (cv, lsv): current against potential, in recording order
+    t,I   or  t,E,I     a transient (ca): current against time
+
+Names are case-insensitive: ``E`` (potential), ``I`` (current), ``t`` (time) and ``j``
+(current density, turned into a current with the experiment's ``area``).  Values are SI
+unless the header gives a unit after the name, in brackets, parentheses or after a slash:
+``E [mV]``, ``I (uA)``, ``j [mA/cm^2]``, ``t / ms``.  Cells are separated by commas,
+semicolons, tabs or spaces; blank lines and lines starting with ``#`` are skipped.  Files
+are only ever opened for reading.
+
+Sweep data are aligned with the experiment's potential programme (the segments between
+consecutive :func:`~mechlang.experiments.sweep.corners`, cycles included) by potential and
+sweep direction: the recording is cut into monotone runs where it turns (a turn counts once
+the potential has moved back by more than a few data spacings, at least 2 mV, so noise near
+a vertex does not split a run), the runs are matched in order with the programme's legs,
+and each point is placed in the segment whose potential range holds it.  Points past a
+vertex, before the start or after the end of the programme are left out and reported in
+:attr:`Dataset.notes`.  Data that start far from ``E_start``, go the wrong way, turn well
+before a vertex, or of which fewer than half can be placed, do not follow the programme:
+that is a :class:`~mechlang.errors.DataError` naming the file and the row.
+
+Transient data are matched by time; points before t = 0 or after ``duration`` are left out.
+
+:func:`predict` evaluates a simulated :class:`~mechlang.simulator.Result` at the kept data
+points, in pure JAX (differentiable, jit- and vmap-safe).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from mechlang.errors import DataError, Span, error
+from mechlang.model import ir
+from mechlang.model.units import CURRENT, LENGTH, POTENTIAL, TIME, UnitError, dimension_name, parse_unit
+
+__all__ = ["Dataset", "read_table", "load_dataset", "predict"]
+
+SWEEPS = ("cv", "lsv")
+TRANSIENTS = ("ca",)
+
+_DIMS = {"E": POTENTIAL, "I": CURRENT, "t": TIME, "j": CURRENT / LENGTH**2}
+_WHAT = {"E": "potential", "I": "current", "t": "time", "j": "current density"}
+_ALIASES = {
+    "e": "E", "potential": "E", "voltage": "E",
+    "i": "I", "current": "I",
+    "t": "t", "time": "t",
+    "j": "j", "current density": "j", "current_density": "j",
+}
+_MIN_POINTS = 3
+_ARRAYS = "<arrays>"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Measured points of one experiment, aligned with its programme; every value SI."""
+
+    experiment: str  # experiment name
+    source: str  # file path as given, or "<arrays>"
+    kind: str  # "sweep" (matched by potential and sweep direction) or "transient" (matched by time)
+    x: np.ndarray  # sweep: E (V) of each kept point; transient: t (s)
+    segment: np.ndarray  # sweep: programme segment of each kept point (int); transient: zeros
+    I: np.ndarray  # noqa: E741  measured current of each kept point, A (anodic positive)
+    rows: np.ndarray  # 1-based row numbers of the kept points (line numbers in a file)
+    dropped: tuple[int, ...]  # row numbers left out because they fall outside the programme
+    notes: tuple[str, ...]  # human-readable remarks on what was left out or ignored
+
+    def __len__(self) -> int:
+        return len(self.I)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _fail(message: str, file: str, line: int = 0, column: int = 0, *notes: str):
+    raise DataError(error(message, Span(file, line, column), *notes))
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        with open(path, "rb") as f:  # read-only, never written
+            raw = f.read()
+    except FileNotFoundError:
+        _fail("no such data file", shown)
+    except IsADirectoryError:
+        _fail("is a folder, not a data file", shown)
+    except OSError as e:
+        _fail(f"cannot read the data file: {e.strerror or e}", shown)
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    _fail("cannot decode the data file as text", shown)  # pragma: no cover (latin-1 always decodes)
+
+
+def _separator(header: str) -> str | None:
+    for sep in (",", ";", "\t"):
+        if sep in header:
+            return sep
+    return None  # whitespace
+
+
+def _split_line(line: str, sep: str | None) -> list[tuple[str, int]]:
+    """Cells of a line with their 1-based columns (quotes and surrounding spaces removed)."""
+    cells = []
+    if sep is None:
+        for m in re.finditer(r"\S+", line):
+            cells.append((m.group().strip("\"'"), m.start() + 1))
+        return cells
+    pos = 0
+    for part in line.split(sep):
+        stripped = part.strip()
+        col = pos + (len(part) - len(part.lstrip())) + 1
+        cells.append((stripped.strip("\"'").strip(), col))
+        pos += len(part) + len(sep)
+    return cells
+
+
+def _merge_unit_tokens(cells: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Whitespace-separated headers: ``E [mV] I [uA]`` -> ``E [mV]``, ``I [uA]``."""
+    out: list[tuple[str, int]] = []
+    for text, col in cells:
+        if out and (text[:1] in "[(/" or out[-1][0].endswith("/")):
+            out[-1] = (out[-1][0] + " " + text, out[-1][1])
+        else:
+            out.append((text, col))
+    return out
+
+
+_HEADER = re.compile(r"^\s*(?P<name>[^\[\(/]*?)\s*(?:[\[\(](?P<u1>[^\]\)]*)[\]\)]|/\s*(?P<u2>.+?))?\s*$")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _header_column(text: str, file: str, line: int, col: int) -> tuple[str | None, float, float]:
+    """(canonical name or None for an unknown column, SI scale, SI offset)."""
+    m = _HEADER.match(text)
+    if not m:
+        return None, 1.0, 0.0
+    name = _ALIASES.get(m.group("name").strip().lower())
+    if name is None:
+        return None, 1.0, 0.0
+    unit_text = (m.group("u1") if m.group("u1") is not None else m.group("u2") or "").strip()
+    unit_text = re.split(r"\s+vs\.?\s+", unit_text)[0].strip()  # "V vs SCE": the reference is not a unit
+    if not unit_text:
+        return name, 1.0, 0.0
+    try:
+        info = parse_unit(unit_text)
+    except UnitError as e:
+        _fail(f"column '{text}': {e}", file, line, col)
+    if info.dim != _DIMS[name]:
+        hint = ""
+        if name == "I" and info.dim == _DIMS["j"]:
+            hint = "; a current density goes in a column named j (converted with the experiment's area)"
+        elif name == "j" and info.dim == _DIMS["I"]:
+            hint = "; a current goes in a column named I"
+        _fail(f"column '{text}': '{unit_text}' is a unit of {dimension_name(info.dim)}, "
+              f"but {name} is a {_WHAT[name]} ({dimension_name(_DIMS[name])}){hint}", file, line, col)
+    return name, float(info.scale), float(info.offset)
+
+
+def _read(path, shown: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, str]:
+    """Columns (SI) by canonical name, the line number of each data row, the file's name."""
+    path = Path(path)
+    file = shown or str(path)
+    text = _read_text(path, file)
+    lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1)
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        _fail("the data file is empty: it needs a header such as 'E,I' and rows of numbers", file)
+    head_no, head = lines[0]
+    sep = _separator(head)
+    head_cells = _split_line(head, sep)
+    if sep is None:
+        head_cells = _merge_unit_tokens(head_cells)
+    if all(_is_number(c) for c, _ in head_cells if c):
+        _fail("the file has no header: its first row holds numbers; add a first line naming the columns, "
+              "such as 'E,I' (a sweep) or 't,I' (a transient), with units in brackets if not SI ('E [mV]')",
+              file, head_no, 1)
+    columns: dict[str, tuple[int, float, float, int]] = {}  # name -> (cell index, scale, offset, col)
+    for k, (cell, col) in enumerate(head_cells):
+        name, scale, offset = _header_column(cell, file, head_no, col)
+        if name is None:
+            continue
+        if name in columns:
+            _fail(f"column {name} appears twice in the header", file, head_no, col)
+        columns[name] = (k, scale, offset, col)
+    if not columns:
+        found = ", ".join(f"'{c}'" for c, _ in head_cells)
+        _fail(f"the header names no known column ({found}); expected E (potential), I (current), "
+              f"t (time) or j (current density), e.g. 'E,I' or 'E [mV],I [uA]'", file, head_no, 1)
+    n_head = len(head_cells)
+    values = {name: [] for name in columns}
+    rows = []
+    for line_no, line in lines[1:]:
+        cells = _split_line(line, sep)
+        if len(cells) < n_head:
+            _fail(f"row {line_no} has {len(cells)} value{'s' * (len(cells) != 1)}, "
+                  f"the header names {n_head} columns", file, line_no, 1)
+        extra = [c for c, _ in cells[n_head:] if c]
+        if extra:
+            _fail(f"row {line_no} has {len(cells)} values, the header names {n_head} columns",
+                  file, line_no, cells[n_head][1])
+        for name, (k, scale, offset, _) in columns.items():
+            cell, col = cells[k]
+            try:
+                v = float(cell)
+            except ValueError:
+                v = None
+                if sep == ";" and "," in cell:  # a decimal comma
+                    try:
+                        v = float(cell.replace(",", "."))
+                    except ValueError:
+                        pass
+                if v is None:
+                    what = "an empty cell" if not cell else f"'{cell}' is not a number"
+                    _fail(f"row {line_no}, column {name}: {what}", file, line_no, col)
+            if not math.isfinite(v):
+                _fail(f"row {line_no}, column {name}: {cell} is not a finite number", file, line_no, col)
+            values[name].append(v * scale + offset)
+        rows.append(line_no)
+    if not rows:
+        _fail("the data file has a header but no rows of numbers", file, head_no, 1)
+    return {k: np.asarray(v, dtype=float) for k, v in values.items()}, np.asarray(rows, dtype=int), file
+
+
+def read_table(path) -> dict[str, np.ndarray]:
+    """The columns of a data file by canonical name (``"E"``, ``"I"``, ``"t"``, ``"j"``), in SI.
+
+    ``j`` stays a current density (A/m^2); :func:`load_dataset` turns it into a current.
+
+    Raises:
+        DataError: an unreadable or empty file, no header, a unit of the wrong dimension,
+            a non-numeric, empty, NaN or infinite cell; the message names the file, the row
+            (its line number) and the column.
+    """
+    return _read(path)[0]
+
+
+def _from_arrays(source: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray, str]:
+    columns = {}
+    for key, value in source.items():
+        name = _ALIASES.get(str(key).strip().lower())
+        if name is None:
+            raise DataError(error(f"{_ARRAYS}: unknown column '{key}'; expected E, I, t or j (SI)"))
+        arr = np.asarray(value, dtype=float).reshape(-1)
+        columns[name] = arr
+    sizes = {len(v) for v in columns.values()}
+    if len(sizes) > 1:
+        raise DataError(error(f"{_ARRAYS}: the columns differ in length "
+                              f"({', '.join(f'{k}: {len(v)}' for k, v in columns.items())})"))
+    for name, arr in columns.items():
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise DataError(error(
+                f"{_ARRAYS}: point {bad[0] + 1}, column {name}: {arr[bad[0]]} is not a finite number"))
+    n = sizes.pop() if sizes else 0
+    return columns, np.arange(1, n + 1), _ARRAYS
+
+
+# -- alignment ---------------------------------------------------------------------------
+
+
+def _fmt_v(v: float) -> str:
+    return f"{v:.6g} V"
+
+
+def _programme_text(technique: str, corners) -> str:
+    return f"{technique} " + " -> ".join(_fmt_v(c) for c in corners)
+
+
+def _ranges(rows) -> str:
+    rows = sorted(rows)
+    parts, start, prev = [], rows[0], rows[0]
+    for r in rows[1:]:
+        if r == prev + 1:
+            prev = r
+            continue
+        parts.append((start, prev))
+        start = prev = r
+    parts.append((start, prev))
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in parts[:6])
+    if len(parts) > 6:
+        text += ", ..."
+    return ("row " if len(rows) == 1 else "rows ") + text
+
+
+def _left_out_notes(reasons: dict[str, list[int]]) -> list[str]:
+    notes = []
+    for reason, rows in reasons.items():
+        n = len(rows)
+        notes.append(f"{n} point{'s' * (n != 1)} {reason} left out ({_ranges(rows)})")
+    return notes
+
+
+def _runs(E: np.ndarray, r: float, r_end: float) -> list[tuple[int, int, int]]:
+    """Monotone runs (first, last, direction +1/-1/0) of a recording, turning with hysteresis:
+    a turn is taken once the potential has moved back by more than ``r`` from the extreme,
+    which ends the run; a shorter retreat by more than ``r_end`` at the very end also counts."""
+    n = len(E)
+    d = 0
+    ext = 0
+    for i in range(1, n):
+        if abs(E[i] - E[0]) > r:
+            d = 1 if E[i] > E[0] else -1
+            break
+    if d == 0:
+        return [(0, n - 1, 0)]
+    runs = []
+    start = 0
+    ext = start + int(np.argmax(d * E[: i + 1]))
+    for i in range(i + 1, n):
+        if d * (E[i] - E[ext]) > 0:
+            ext = i
+        elif d * (E[ext] - E[i]) > r:
+            runs.append((start, ext, d))
+            start, d = ext + 1, -d
+            ext = start + int(np.argmax(d * E[start: i + 1]))
+    if ext < n - 1 and d * (E[ext] - E[n - 1]) > r_end:
+        runs.append((start, ext, d))
+        runs.append((ext + 1, n - 1, -d))
+    else:
+        runs.append((start, n - 1, d))
+    return runs
+
+
+@dataclass
+class _Leg:
+    direction: int  # +1 / -1
+    segments: list  # programme segment indices (non-degenerate), in order
+    a: float  # potential where the leg starts
+    b: float  # potential where it ends
+    bounds: np.ndarray  # progress (V from a) at the end of each segment
+
+
+def _legs(corners) -> list[_Leg]:
+    legs: list[_Leg] = []
+    for k, (a, b) in enumerate(zip(corners[:-1], corners[1:])):
+        if abs(b - a) < 1e-12:
+            continue
+        d = 1 if b > a else -1
+        if legs and legs[-1].direction == d:
+            leg = legs[-1]
+            leg.segments.append(k)
+            leg.b = b
+            leg.bounds = np.append(leg.bounds, abs(b - leg.a))
+        else:
+            legs.append(_Leg(d, [k], a, b, np.array([abs(b - a)])))
+    return legs
+
+
+def _align_sweep(E: np.ndarray, rows: np.ndarray, file: str, technique: str, corners) -> tuple:
+    """(kept indices, segment of each, dropped rows, notes)."""
+    n = len(E)
+    programme = _programme_text(technique, corners)
+
+    def not_following(why: str, row: int):
+        line = row if file != _ARRAYS else 0
+        where = f"row {row}" if file != _ARRAYS else f"point {row}"
+        _fail(f"{where}: the recording does not follow the experiment's potential programme ({programme}): {why}",
+              file, line, 1 if line else 0)
+
+    legs = _legs(corners)
+    if not legs:
+        not_following("the programme does not sweep (all its corners are equal)", int(rows[0]))
+    steps = np.abs(np.diff(E))
+    steps = steps[steps > 1e-9]
+    h = float(np.median(steps)) if steps.size else 0.0
+    tol = 1e-6 + 0.5 * h
+    r = max(2e-3, 3.0 * h)  # a turn in the middle of the data
+    r_end = min(r, max(1e-6 + h, 2.0 * tol))  # a retreat at the very end of the data
+
+    def far(span: float) -> float:
+        return max(2.0 * tol, min(0.05 * span, 0.02))
+
+    # The start.
+    leg0 = legs[0]
+    span0 = abs(corners[1] - corners[0]) if abs(corners[1] - corners[0]) > 1e-12 else abs(leg0.b - leg0.a)
+    if abs(E[0] - corners[0]) > far(span0):
+        not_following(f"the data start at {_fmt_v(E[0])}, the programme at E_start = {_fmt_v(corners[0])}",
+                      int(rows[0]))
+    runs = _runs(E, r, r_end)
+    if runs[0][2] not in (0, leg0.direction):
+        first_move = next(i for i in range(n) if abs(E[i] - E[0]) > r)
+        going = "up" if runs[0][2] > 0 else "down"
+        not_following(f"the data go {going} from {_fmt_v(E[0])}, the programme goes "
+                      f"{'up' if leg0.direction > 0 else 'down'} to {_fmt_v(leg0.b)}", int(rows[first_move]))
+
+    kept, segment = [], []
+    reasons: dict[str, list[int]] = {}
+
+    def drop(i: int, reason: str):
+        reasons.setdefault(reason, []).append(int(rows[i]))
+
+    for j, (first, last, _) in enumerate(runs):
+        if j >= len(legs):
+            for i in range(first, last + 1):
+                drop(i, "after the end of the programme")
+            continue
+        leg = legs[j]
+        L = float(leg.bounds[-1])
+        is_last_leg = j == len(legs) - 1
+        # A turn well before the vertex: the data's programme is not this one.
+        if j < len(runs) - 1 and not is_last_leg:
+            if leg.direction * (leg.b - E[last]) > far(L):
+                not_following(f"the data turn at {_fmt_v(E[last])}, before the vertex at {_fmt_v(leg.b)}",
+                              int(rows[last]))
+            # A few points past a vertex are a recording's overrun; far past it, the data's
+            # return sweep runs at other times than the programme's.
+            if leg.direction * (E[last] - leg.b) > max(far(L), 10.0 * h):
+                not_following(f"the data turn at {_fmt_v(E[last])}, far past the vertex at {_fmt_v(leg.b)}",
+                              int(rows[last]))
+        for i in range(first, last + 1):
+            p = leg.direction * (E[i] - leg.a)
+            if p < -tol:
+                drop(i, "before the start of the programme" if j == 0 else f"past the vertex at {_fmt_v(leg.a)}")
+            elif p > L + tol:
+                drop(i, f"past the end of the programme at {_fmt_v(leg.b)}" if is_last_leg
+                     else f"past the vertex at {_fmt_v(leg.b)}")
+            else:
+                s = min(int(np.searchsorted(leg.bounds, p - tol, side="left")), len(leg.segments) - 1)
+                kept.append(i)
+                segment.append(leg.segments[s])
+    dropped = sorted(r_ for rs in reasons.values() for r_ in rs)
+    if len(kept) < 0.5 * n:
+        not_following(f"only {len(kept)} of {n} points lie on it", dropped[0])
+    notes = _left_out_notes(reasons)
+    if len(runs) < len(legs):
+        last = runs[-1][1]
+        notes.append(f"the data end at {_fmt_v(E[last])} (row {int(rows[last])}), before the end of the "
+                     f"programme: the rest of it has no data")
+    return np.asarray(kept, dtype=int), np.asarray(segment, dtype=int), tuple(dropped), notes
+
+
+def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float) -> tuple:
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        line = int(rows[i]) if file != _ARRAYS else 0
+        where = f"row {rows[i]}" if file != _ARRAYS else f"point {rows[i]}"
+        _fail(f"{where}: time must increase from row to row (t = {t[i]:.6g} s after {t[i - 1]:.6g} s)",
+              file, line, 1 if line else 0)
+    eps = 1e-9 * max(duration, 1e-300)
+    reasons: dict[str, list[int]] = {}
+    keep = np.ones(len(t), bool)
+    for i, ti in enumerate(t):
+        if ti < -eps:
+            reasons.setdefault("before t = 0", []).append(int(rows[i]))
+            keep[i] = False
+        elif ti > duration + eps:
+            reasons.setdefault(f"after the end of the experiment (t > {duration:.6g} s)", []).append(int(rows[i]))
+            keep[i] = False
+    dropped = tuple(sorted(r for rs in reasons.values() for r in rs))
+    if keep.sum() < 0.5 * len(t):
+        line = dropped[0] if file != _ARRAYS else 0
+        _fail(f"the recording does not follow the experiment (ca, duration {duration:.6g} s): "
+              f"only {int(keep.sum())} of {len(t)} points lie within 0 <= t <= duration "
+              f"(is the time column in the right unit?)",
+              file, line, 1 if line else 0)
+    return np.flatnonzero(keep), dropped, _left_out_notes(reasons)
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float]) -> Dataset:
+    """Read and align the data of one experiment.
+
+    Arguments:
+        source: a CSV path (str or Path; opened read-only), or a mapping of SI arrays
+            (``{"E": ..., "I": ...}`` for a sweep, ``{"t": ..., "I": ...}`` for a transient;
+            ``j`` in A/m^2 instead of ``I`` is converted with the area).
+        experiment: the experiment the data belong to.
+        settings: its settings in SI by key (``E_start``, ``E_vertex``, ``E_end``,
+            ``scan_rate``, ``area``, ``duration``, ...), and ``cycles`` (defaults to
+            ``experiment.cycles``).
+
+    Returns:
+        A :class:`Dataset` of the points that lie on the programme.
+
+    Raises:
+        DataError: a malformed file, missing columns, too few points, or data that do not
+            follow the experiment's programme; the message names the file and row.
+    """
+    if isinstance(source, Mapping):
+        columns, rows, file = _from_arrays(source)
+    else:
+        columns, rows, file = _read(source, str(source))
+    technique = experiment.technique
+    if technique in SWEEPS:
+        kind, xname = "sweep", "E"
+    elif technique in TRANSIENTS:
+        kind, xname = "transient", "t"
+    else:
+        raise DataError(error(f"{file}: data for a '{technique}' experiment ('{experiment.name}') "
+                              f"cannot be compared yet; supported: {', '.join(SWEEPS + TRANSIENTS)}"))
+    need = {"sweep": "E and I", "transient": "t and I"}[kind]
+    missing = [c for c in (xname, "I") if c not in columns and not (c == "I" and "j" in columns)]
+    if missing:
+        have = ", ".join(columns) or "none"
+        raise DataError(error(
+            f"the data need columns {need} for a {technique} experiment ('{experiment.name}'); "
+            f"missing: {', '.join(missing)} (found: {have})", Span(file),
+            "the columns needed: E and I for a cv or lsv, t and I for a ca "
+            "(a current density may be given as j, with the experiment's area)"))
+    notes: list[str] = []
+    if "I" in columns:
+        current = columns["I"]
+        if "j" in columns:
+            notes.append("column j not used: the current is taken from column I")
+    else:
+        area = settings.get("area")
+        if area is None or not float(area) > 0:
+            raise DataError(error(f"{file}: column j (current density) needs the experiment's area",
+                                  Span(file)))
+        current = columns["j"] * float(area)
+    if len(rows) < _MIN_POINTS:
+        raise DataError(error(f"too few points: {len(rows)} (at least {_MIN_POINTS} needed)", Span(file)))
+    cycles = int(settings.get("cycles", experiment.cycles))
+    if kind == "sweep":
+        from mechlang.experiments.sweep import corners as sweep_corners
+
+        corners = [float(c) for c in sweep_corners(technique, {**settings, "cycles": cycles})]
+        E = columns["E"]
+        kept, segment, dropped, more = _align_sweep(E, rows, file, technique, corners)
+        if "t" in columns:
+            more.append("column t not used: sweep data are matched by potential and sweep direction")
+        x = E[kept]
+    else:
+        t = columns["t"]
+        kept, dropped, more = _align_transient(t, rows, file, float(settings["duration"]))
+        segment = np.zeros(len(kept), dtype=int)
+        x = t[kept]
+    return Dataset(
+        experiment=experiment.name,
+        source=file,
+        kind=kind,
+        x=np.asarray(x, dtype=float),
+        segment=np.asarray(segment, dtype=int),
+        I=np.asarray(current[kept], dtype=float),
+        rows=np.asarray(rows[kept], dtype=int),
+        dropped=tuple(int(r) for r in dropped),
+        notes=tuple(more + notes),
+    )
+
+
+# -- prediction --------------------------------------------------------------------------
+
+
+def predict(dataset: Dataset, result, plan=None):
+    """The simulated current at the dataset's points (A), in the dataset's order.
+
+    Sweeps: within each programme segment k -- result steps ``sum(plan[:k])`` up to
+    ``sum(plan[:k+1])``, with ``plan`` the simulator's step counts per segment
+    (``sim._transient.plan``) -- the current is interpolated linearly against the
+    potential.  Each segment starts at its corner: the last step of the previous segment
+    (for the first segment, E_start extrapolated from the first two steps, with the first
+    step's current), so points between a corner and the first step are covered.
+    Transients: linear interpolation in time; points before the first simulated time take
+    the first step's current (the current at t = 0 itself is not simulated).
+
+    Pure JAX in ``result``: differentiable, and safe under ``jax.jit`` and ``jax.vmap``
+    (the dataset and the plan are static).
+    """
+    import jax.numpy as jnp
+
+    if dataset.kind == "transient":
+        return jnp.interp(jnp.asarray(dataset.x), result.t, result.I)
+    if plan is None:
+        raise ValueError("predict: a sweep needs the simulator's plan (step counts per segment)")
+    plan = tuple(int(p) for p in plan)
+    n_steps = result.E.shape[-1]
+    if sum(plan) != n_steps:
+        raise ValueError(f"predict: the plan has {sum(plan)} steps, the result {n_steps}")
+    if dataset.segment.size and int(dataset.segment.max()) >= len(plan):
+        raise ValueError(f"predict: the data reach segment {int(dataset.segment.max())}, "
+                         f"the plan has {len(plan)} segments")
+    offsets = np.concatenate([[0], np.cumsum(plan)])
+    E_all, I_all = result.E, result.I
+    parts, order = [], []
+    for k in np.unique(dataset.segment):
+        k = int(k)
+        idx = np.flatnonzero(dataset.segment == k)
+        lo, hi = int(offsets[k]), int(offsets[k + 1])
+        E_seg, I_seg = E_all[lo:hi], I_all[lo:hi]
+        if lo > 0:
+            E0, I0 = E_all[lo - 1], I_all[lo - 1]
+        elif hi - lo >= 2:
+            E0, I0 = 2.0 * E_all[0] - E_all[1], I_all[0]
+        else:
+            E0, I0 = None, None
+        if E0 is not None:
+            E_seg = jnp.concatenate([E0[None], E_seg])
+            I_seg = jnp.concatenate([I0[None], I_seg])
+        x = jnp.asarray(dataset.x[idx])
+        # Segments are monotone in E; interp wants ascending abscissae.
+        rising = E_seg[-1] >= E_seg[0]
+        xp = jnp.where(rising, E_seg, E_seg[::-1])
+        fp = jnp.where(rising, I_seg, I_seg[::-1])
+        parts.append(jnp.interp(x, xp, fp))
+        order.append(idx)
+    if not parts:
+        return jnp.zeros((0,), dtype=E_all.dtype)
+    order = np.concatenate(order)
+    out = jnp.concatenate(parts)
+    return out[np.argsort(order, kind="stable")]
