@@ -4,7 +4,9 @@ from mechlang.errors import DataError, MechError, MechSyntaxError, ModelError, S
 from mechlang.model.build import load, load_string
 
 _LAZY = {"compile": "mechlang.simulator", "Simulator": "mechlang.simulator",
-         "Result": "mechlang.simulator", "Options": "mechlang.numerics.options"}
+         "Result": "mechlang.simulator", "Options": "mechlang.numerics.options",
+         "fit": "mechlang.inverse.fit", "compare": "mechlang.inverse.fit", "profile": "mechlang.inverse.fit",
+         "FitResult": "mechlang.inverse.fit"}
 
 
 def __getattr__(name):
@@ -23,6 +25,10 @@ __all__ = [
     "Simulator",
     "Result",
     "Options",
+    "fit",
+    "compare",
+    "profile",
+    "FitResult",
     "MechError",
     "MechSyntaxError",
     "ModelError",

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("file", metavar="FILE", help="a .mech file")
     show.add_argument("--latex", action="store_true", help="print LaTeX")
     show.set_defaults(func=_show)
+    from mechlang.cli import analyze, fit
+
+    fit.add_parsers(sub)
+    analyze.add_parser(sub)
     return parser
 
 

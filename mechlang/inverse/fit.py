@@ -1,0 +1,254 @@
+"""``mechlang.fit`` and ``mechlang.compare``: gradient-based fits with error bars, and
+ranking rival mechanisms by information criteria."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mechlang.errors import Diagnostic, ModelError, error, warning
+from mechlang.inverse.optimize import first_order, lm
+from mechlang.inverse.problem import Problem
+from mechlang.model import ir
+from mechlang.numerics.options import Options
+
+METHODS = ("lm", "lbfgs", "adam")
+
+
+@dataclass
+class FitResult:
+    """The outcome of :func:`fit`; every value in SI."""
+
+    values: dict[str, float]
+    stderr: dict[str, float]
+    correlation: dict[str, dict[str, float]]
+    loss: float  # sum of squared residuals, each scaled by its experiment's largest |I|
+    n_simulations: int
+    n_gradients: int
+    wall_time: float
+    converged: bool
+    history: list[float]  # best loss after each iteration
+    method: str = "lm"
+    n_points: int = 0
+    units: dict[str, str] = field(default_factory=dict)
+    aic: float = float("nan")
+    bic: float = float("nan")
+    starts: list[dict] = field(default_factory=list)  # every start: values, loss, converged
+    spread: dict[str, float] = field(default_factory=dict)  # std over starts that reached the best loss
+    warnings: list[Diagnostic] = field(default_factory=list)
+    file: str = ""
+    curves: dict = field(default_factory=dict)  # experiment -> dict(x, data, fit, kind)
+
+    def report(self) -> dict:
+        """The JSON report of ``mechlang fit -o``."""
+        return {
+            "file": self.file,
+            "method": self.method,
+            "parameters": {k: {"value": self.values[k], "stderr": self.stderr[k], "unit": self.units.get(k, "")}
+                           for k in self.values},
+            "correlation": self.correlation,
+            "loss": self.loss,
+            "aic": self.aic,
+            "bic": self.bic,
+            "n_points": self.n_points,
+            "n_simulations": self.n_simulations,
+            "n_gradients": self.n_gradients,
+            "wall_time_s": self.wall_time,
+            "converged": self.converged,
+            "starts": self.starts,
+            "spread": self.spread,
+            "warnings": [d.format(False) for d in self.warnings],
+        }
+
+
+def information_criteria(loss: float, n: int, k: int) -> tuple[float, float]:
+    """AIC and BIC of a least-squares fit with Gaussian errors of unknown variance."""
+    sigma2 = max(loss / n, 1e-300)
+    return n * np.log(sigma2) + 2 * k, n * np.log(sigma2) + k * np.log(n)
+
+
+def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float):
+    """Gauss-Newton standard errors and correlations at the optimum, and warnings."""
+    names = problem.names
+    p, n = len(names), problem.n_points
+    x = jnp.asarray([theta[k] for k in names])
+    J = np.asarray(jax.jacfwd(lambda v: problem.residuals_theta(dict(zip(names, v))))(x))
+    sigma2 = loss / max(n - p, 1)
+    scale = np.where(np.abs(np.asarray(x)) > 0, np.abs(np.asarray(x)), 1.0)
+    Js = J * scale  # relative parameters: better conditioned
+    info = Js.T @ Js
+    warnings = []
+    evals, evecs = np.linalg.eigh(info)
+    cond = evals[-1] / max(evals[0], 1e-300)
+    try:
+        cov_s = np.linalg.inv(info) * sigma2
+    except np.linalg.LinAlgError:
+        cov_s = np.linalg.pinv(info) * sigma2
+    cov = cov_s * np.outer(scale, scale)
+    se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(se, se)
+    if not np.isfinite(cond) or cond > 1e10 or evals[0] <= 0:
+        v = np.abs(evecs[:, 0])
+        involved = [names[i] for i in np.argsort(-v) if v[i] > 0.3] or [names[int(np.argmax(v))]]
+        warnings.append(warning(
+            f"the data hardly determine {', '.join(involved)}: the information matrix is near singular "
+            f"(condition number {cond:.2g}); their standard errors are not meaningful",
+            None, "e.g. k0 and alpha of a reversible wave, or a rate constant outside the kinetic window"))
+    for i in range(p):
+        for j in range(i + 1, p):
+            if np.isfinite(corr[i, j]) and abs(corr[i, j]) > 0.98:
+                warnings.append(warning(f"{names[i]} and {names[j]} are strongly correlated ({corr[i, j]:+.3f})"))
+    return se, corr, warnings
+
+
+def _curves(problem: Problem, theta) -> dict:
+    pred = problem.predictions({k: jnp.asarray(v) for k, v in theta.items()})
+    return {e: dict(x=np.asarray(d.x), data=np.asarray(d.I), fit=np.asarray(pred[e]), kind=d.kind)
+            for e, d in problem.datasets.items()}
+
+
+def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, method: str = "lm",
+        starts: int = 1, bounds: Mapping[str, tuple[float, float]] | None = None,
+        log: Mapping[str, bool] | None = None, options: Options | None = None, max_iter: int | None = None,
+        seed: int = 0, progress: bool | None = None, **option_changes) -> FitResult:
+    """Fit the parameters of a model to measured curves.
+
+    Arguments:
+        source: a path to a ``.mech`` file or a loaded model.
+        data: experiment name -> CSV path (or a dict of SI arrays ``{"E": ..., "I": ...}``).
+        fit: names to fit (as ``sim(params)`` takes them); default every ``param`` with bounds.
+        method: ``"lm"`` (Levenberg-Marquardt, default), ``"lbfgs"`` or ``"adam"``.
+        starts: number of starting points (the file's values, then uniform draws inside
+            the bounds), run as one batched computation; the best is kept.
+        bounds, log: override the file's search space of a parameter (SI).
+        options, **option_changes: solver options of the simulations.
+
+    Returns:
+        A :class:`FitResult`.
+
+    Raises:
+        MechError: bad files, bad data, unknown names; SolverError if the simulation at
+        the optimum fails.
+    """
+    jax.config.update("jax_enable_x64", True)
+    if method not in METHODS:
+        raise ModelError(error(f"unknown method '{method}': use one of {', '.join(METHODS)}"))
+    if not isinstance(source, ir.Model):
+        from mechlang import load
+
+        source = load(source)
+    opts = (options or Options()).with_(**option_changes)
+    t0 = time.perf_counter()
+    problem = Problem(source, data, fit, bounds, log, opts)
+    s0 = problem.random_starts(max(int(starts), 1), seed)
+    if method == "lm":
+        out = lm(problem, s0, max_iter=max_iter or 100, progress=progress)
+    else:
+        out = first_order(problem, s0, method, max_iter=max_iter or 500, progress=progress)
+    best = int(np.nanargmin(out.loss))
+    s_best = out.s[best]
+    theta = {p.name: float(p.from_unit(s_best[i])) for i, p in enumerate(problem.parameters)}
+    problem.check_simulations(theta)
+    loss = float(out.loss[best])
+    se, corr, warns = uncertainty(problem, theta, loss)
+    n_grad_unc = len(problem.sims)
+    for i, p in enumerate(problem.parameters):
+        if p.bounded and (s_best[i] < 1e-6 or s_best[i] > 1 - 1e-6):
+            warns.append(warning(f"{p.name} ended at a bound of its search space ({theta[p.name]:.4g} {p.unit})"))
+    names = problem.names
+    aic, bic = information_criteria(loss, problem.n_points, len(names))
+    result = FitResult(
+        values=theta,
+        stderr={k: float(se[i]) for i, k in enumerate(names)},
+        correlation={a: {b: float(corr[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)},
+        loss=loss,
+        n_simulations=out.n_sim,
+        n_gradients=out.n_grad + n_grad_unc,
+        wall_time=time.perf_counter() - t0,
+        converged=bool(out.converged[best]),
+        history=[float(np.nanmin(h)) for h in out.history],
+        method=method,
+        n_points=problem.n_points,
+        units={p.name: p.unit for p in problem.parameters},
+        aic=float(aic),
+        bic=float(bic),
+        starts=[{"values": {p.name: float(p.from_unit(out.s[k][i])) for i, p in enumerate(problem.parameters)},
+                 "loss": float(out.loss[k]), "converged": bool(out.converged[k])} for k in range(len(out.loss))],
+        warnings=warns,
+        file=str(source.file),
+        curves=_curves(problem, theta),
+    )
+    if len(out.loss) > 1:
+        spread = {}
+        ok = [st for st in result.starts if np.isfinite(st["loss"]) and st["loss"] <= loss * 1.01 + 1e-300]
+        for k in names:
+            vals = np.array([st["values"][k] for st in ok])
+            spread[k] = float(np.std(vals)) if len(vals) > 1 else 0.0
+        result.spread = spread
+    return result
+
+
+def profile(source, data, name: str, values: Sequence[float], fit: Sequence[str] | None = None, **kwargs):
+    """Profile likelihood of one parameter: the best loss with ``name`` held at each value
+    and the other fitted parameters refitted.  Returns (values, losses)."""
+    from mechlang import load
+
+    model = source if isinstance(source, ir.Model) else load(source)
+    others = [k for k in (fit or Problem(model, data, None).names) if k != name]
+    losses = []
+    for v in values:
+        fixed = _with_value(model, name, float(v))
+        losses.append(globals()["fit"](fixed, data, fit=others, **kwargs).loss)
+    return np.asarray(values, float), np.asarray(losses)
+
+
+def _with_value(model: ir.Model, name: str, value: float) -> ir.Model:
+    import dataclasses
+
+    import sympy
+
+    vname = name if name in model.values else None
+    if vname is None:
+        raise ModelError(error(f"cannot profile '{name}': profile a parameter, species property or step value"))
+    values = dict(model.values)
+    values[vname] = dataclasses.replace(values[vname], expr=sympy.Float(value))
+    return dataclasses.replace(model, values=values)
+
+
+@dataclass
+class Comparison:
+    ranking: list[dict]  # best first: file, aic, bic, delta_aic, delta_bic, loss, parameters
+    fits: dict  # file -> FitResult
+
+    def report(self) -> dict:
+        return {"ranking": self.ranking}
+
+
+def compare(sources: Sequence, data: Mapping[str, object], fit: Mapping[str, Sequence[str]] | None = None,
+            **kwargs) -> Comparison:
+    """Fit each candidate mechanism to the same data and rank them by AIC (then BIC)."""
+    fits = {}
+    for src in sources:
+        key = str(src.file if isinstance(src, ir.Model) else src)
+        names = (fit or {}).get(key) if isinstance(fit, Mapping) else fit
+        fits[key] = globals()["fit"](src, data, fit=names, **kwargs)
+    best_aic = min(r.aic for r in fits.values())
+    best_bic = min(r.bic for r in fits.values())
+    ranking = sorted(
+        ({"file": k, "aic": r.aic, "bic": r.bic, "delta_aic": r.aic - best_aic, "delta_bic": r.bic - best_bic,
+          "loss": r.loss, "n_parameters": len(r.values),
+          "parameters": {n: {"value": r.values[n], "stderr": r.stderr[n], "unit": r.units.get(n, "")}
+                         for n in r.values}}
+         for k, r in fits.items()),
+        key=lambda e: (e["aic"], e["bic"]),
+    )
+    return Comparison(ranking, fits)
+
+
+__all__ = ["fit", "compare", "profile", "FitResult", "Comparison", "information_criteria"]

@@ -1,0 +1,179 @@
+"""Optimizers on the unit box, batched over starting points.
+
+* ``lm``: Levenberg-Marquardt on the residual vector with forward-mode Jacobians from
+  JAX; every start advances in one batched (vmap) call per iteration.
+* ``lbfgs`` and ``adam``: optax, on the sum of squares, with ``jax.value_and_grad``;
+  the optax update is vmapped over the starts.
+
+Levenberg-Marquardt keeps the bounds by projecting its steps onto the box; the
+gradient methods work on logit(s) instead.  Each returns an :class:`Outcome` with the
+points, losses, convergence flags, the loss history of every start, and how many forward
+simulations (``n_sim``: residual evaluations x experiments, per start) and Jacobian or
+gradient evaluations (``n_grad``) were spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mechlang.inverse.problem import Problem, jacobian_fn
+
+
+@dataclass
+class Outcome:
+    s: np.ndarray  # (starts, p)
+    loss: np.ndarray  # (starts,)
+    converged: np.ndarray  # (starts,) bool
+    history: list = field(default_factory=list)  # per iteration: losses of every start
+    n_sim: int = 0
+    n_grad: int = 0
+    iterations: int = 0
+
+
+def _progress(total: int, enabled: bool | None, desc: str):
+    from mechlang.inverse.progress import Progress
+
+    return Progress(total, desc, enabled)
+
+
+def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1e-10,
+       progress: bool | None = None) -> Outcome:
+    value_jac, value = jacobian_fn(problem)
+    n_exp = len(problem.sims)
+    s = np.array(starts, float)
+    k, p = s.shape
+    r, J = (np.asarray(a) for a in value_jac(jnp.asarray(s)))
+    out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
+    out.n_sim += k * n_exp
+    out.n_grad += k * n_exp
+    lam = np.full(k, 1e-3)
+    active = np.ones(k, bool)
+    out.history.append(out.loss.copy())
+    bar = _progress(max_iter, progress, "lm")
+    for it in range(max_iter):
+        out.iterations = it + 1
+        A = np.einsum("kni,knj->kij", J, J)
+        g = np.einsum("kni,kn->ki", J, r)
+        improved = np.zeros(k, bool)
+        trial_s = s.copy()
+        trial_loss = out.loss.copy()
+        trying = active.copy()
+        for _ in range(12):  # raise the damping until the loss falls (per start)
+            if not trying.any():
+                break
+            D = np.einsum("kii->ki", A)
+            step = np.zeros_like(s)
+            for i in np.flatnonzero(trying):
+                M = A[i] + lam[i] * np.diag(np.maximum(D[i], 1e-12 * max(D[i].max(), 1e-30)))
+                try:
+                    step[i] = -np.linalg.solve(M, g[i])
+                except np.linalg.LinAlgError:
+                    step[i] = -g[i] / (np.diag(M) + 1e-30)
+            cand = problem.clip(s + step)
+            rc = np.asarray(value(jnp.asarray(np.where(trying[:, None], cand, s))))
+            out.n_sim += int(trying.sum()) * n_exp
+            lc = np.sum(rc**2, axis=1)
+            ok = trying & np.isfinite(lc) & (lc < out.loss)
+            trial_s[ok] = cand[ok]
+            trial_loss[ok] = lc[ok]
+            improved |= ok
+            lam[ok] = np.maximum(lam[ok] / 3.0, 1e-12)
+            lam[trying & ~ok] *= 4.0
+            trying &= ~ok
+            trying &= lam < 1e12
+        # Convergence: no improvement possible, or a relative change below tol.
+        rel = (out.loss - trial_loss) / np.maximum(out.loss, 1e-300)
+        small_step = np.max(np.abs(trial_s - s), axis=1) < 1e-9
+        done = active & (~improved | (rel < tol) | small_step)
+        out.converged |= done & (improved | (rel < tol) | small_step | (lam >= 1e12))
+        s = trial_s
+        out.loss = trial_loss
+        active &= ~done
+        out.history.append(out.loss.copy())
+        bar.update(1, loss=float(out.loss.min()))
+        if not active.any():
+            break
+        r, J = (np.asarray(a) for a in value_jac(jnp.asarray(s)))
+        out.n_sim += k * n_exp
+        out.n_grad += k * n_exp
+    bar.close()
+    out.s = s
+    # A start that stopped because no step lowered the loss at huge damping is at a
+    # (local) minimum to working precision.
+    out.converged |= lam >= 1e12
+    return out
+
+
+def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int = 300,
+                tol: float = 1e-9, learning_rate: float = 0.02, progress: bool | None = None) -> Outcome:
+    """L-BFGS (optax, zoom line search) or Adam on the sum of squares, vmapped over starts."""
+    import optax
+
+    n_exp = len(problem.sims)
+    # Gradient methods run unconstrained: a bounded unit-box variable is s = sigmoid(w).
+    # (Projecting their steps onto the box would break L-BFGS's curvature pairs.)
+    bounded = jnp.asarray([p.bounded for p in problem.parameters])
+
+    def to_s(w):
+        return jnp.where(bounded, jax.nn.sigmoid(w), w)
+
+    def to_w(s):
+        s = jnp.clip(s, 1e-6, 1 - 1e-6)
+        return jnp.where(bounded, jnp.log(s) - jnp.log1p(-s), s)
+
+    def loss(w, scale=1.0):
+        r = problem.residuals(to_s(w))
+        return jnp.sum(r**2) / scale
+
+    if method == "lbfgs":
+        opt = optax.lbfgs()  # zoom line search (strong Wolfe); backtracking stalled on plateaus
+    else:
+        opt = optax.adam(learning_rate)
+    def step(w, state, scale):
+        # Each start's loss is divided by its starting value, so that the first, unscaled
+        # L-BFGS step (the gradient itself) has a sensible length.
+        fn = lambda x: loss(x, scale)  # noqa: E731
+        if method == "lbfgs":
+            value, grad = optax.value_and_grad_from_state(fn)(w, state=state)
+            updates, state = opt.update(grad, state, w, value=value, grad=grad, value_fn=fn)
+        else:
+            value, grad = jax.value_and_grad(fn)(w)
+            updates, state = opt.update(grad, state, w)
+        return optax.apply_updates(w, updates), state, value * scale
+
+    batched = jax.jit(jax.vmap(step))
+    s = to_w(jnp.asarray(starts, float))
+    state = jax.vmap(opt.init)(s)
+    k = s.shape[0]
+    scales = jnp.maximum(jax.jit(jax.vmap(loss))(s), 1e-300)
+    out = Outcome(np.asarray(s), np.full(k, np.inf), np.zeros(k, bool), n_sim=k * n_exp)
+    bar = _progress(max_iter, progress, method)
+    prev = np.full(k, np.inf)
+    quiet = np.zeros(k, int)  # consecutive iterations with a relative change below tol
+    for it in range(max_iter):
+        s, state, value = batched(s, state, scales)
+        value = np.asarray(value)
+        out.iterations = it + 1
+        # A line search evaluates the loss a few times; count each as a simulation and
+        # each gradient as a gradient evaluation.
+        evals = 1 if method == "adam" else 2
+        out.n_sim += k * n_exp * evals
+        out.n_grad += k * n_exp
+        out.history.append(value.copy())
+        bar.update(1, loss=float(np.nanmin(value)))
+        rel = np.abs(prev - value) / np.maximum(np.abs(value), 1e-300)
+        prev = value
+        quiet = np.where(rel < tol, quiet + 1, 0)
+        if np.all(quiet >= 3):
+            break
+    bar.close()
+    final = np.asarray(jax.jit(jax.vmap(loss))(s))
+    out.s = np.asarray(to_s(s))
+    out.n_sim += k * n_exp
+    out.loss = final
+    out.converged = quiet >= 3
+    return out

@@ -1,0 +1,178 @@
+"""A least-squares problem: a model, the experiments with data, and the fitted names.
+
+Fitted parameters live on a unit box: each is mapped from its declared search space
+(``in [lo, hi]``, on a log scale when declared ``log``) to s in [0, 1], so that every
+optimizer sees well-scaled, bounded variables; a parameter without bounds is searched
+as log10 of its value (``log``) or in units of its starting value.
+
+The residual of experiment e at data point i is (I_sim - I_data) / scale_e, with
+scale_e the largest measured |I| of that experiment: experiments of different current
+scales (a global fit over scan rates) weigh alike.  ``loss`` is the sum of squares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mechlang.errors import DataError, ModelError, did_you_mean, error
+from mechlang.model import ir
+from mechlang.numerics.options import Options
+from mechlang.simulator import Simulator
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # public name (as sim(params) takes it)
+    value: float  # the file's value, SI
+    lo: float | None
+    hi: float | None
+    log: bool
+    unit: str
+
+    def from_unit(self, s):
+        """s in [0, 1] (or unbounded) -> SI value; works on JAX and numpy arrays."""
+        if self.lo is not None:
+            if self.log:
+                a, b = np.log10(self.lo), np.log10(self.hi)
+                return 10.0 ** (a + (b - a) * s)
+            return self.lo + (self.hi - self.lo) * s
+        if self.log:
+            return 10.0**s
+        return self.value * s if self.value != 0 else s
+
+    def to_unit(self, x: float) -> float:
+        if self.lo is not None:
+            if self.log:
+                a, b = np.log10(self.lo), np.log10(self.hi)
+                return (np.log10(x) - a) / (b - a)
+            return (x - self.lo) / (self.hi - self.lo)
+        if self.log:
+            return float(np.log10(x))
+        return x / self.value if self.value != 0 else x
+
+    @property
+    def bounded(self) -> bool:
+        return self.lo is not None
+
+
+class Problem:
+    """Simulators and data of one model; ``residuals(s)`` is pure and batched-able."""
+
+    def __init__(self, model: ir.Model, data: Mapping[str, object], fit: Sequence[str] | None = None,
+                 bounds: Mapping[str, tuple[float, float]] | None = None,
+                 log: Mapping[str, bool] | None = None, options: Options | None = None):
+        from mechlang.inverse.data import load_dataset
+
+        if not data:
+            raise DataError(error("no data given: pass data={EXPERIMENT: FILE.csv, ...}"))
+        self.model = model
+        self.sims: dict[str, Simulator] = {}
+        self.datasets = {}
+        for name, source in data.items():
+            if name not in model.experiments_:
+                raise DataError(error(
+                    f"data for an unknown experiment '{name}'{did_you_mean(name, model.experiments)}; "
+                    f"{model.file} has: {', '.join(model.experiments) or 'none'}"))
+            sim = Simulator(model, name, options or Options())
+            settings = {k: sim.defaults[k] for k in sim.experiment.settings}
+            settings["cycles"] = sim.experiment.cycles
+            self.sims[name] = sim
+            self.datasets[name] = load_dataset(source, sim.experiment, settings)
+        self.parameters = self._parameters(fit, bounds or {}, log or {})
+        self.names = [p.name for p in self.parameters]
+        self.scales = {e: float(np.max(np.abs(d.I))) or 1.0 for e, d in self.datasets.items()}
+        self.n_points = sum(len(d.I) for d in self.datasets.values())
+
+    def _parameters(self, fit, bounds, log) -> list[Parameter]:
+        model = self.model
+        public = {}
+        for sim in self.sims.values():
+            public.update(sim._public)
+        if fit is None:
+            fit = [n for n, v in model.values.items() if v.kind == "param" and v.bounds is not None]
+            if not fit:
+                raise ModelError(error(
+                    f"{model.file}: nothing to fit: name the parameters (fit=[...] or --fit), "
+                    "or give them bounds with `in [lo, hi]` in the file"))
+        out = []
+        for name in fit:
+            vname = public.get(name)
+            if vname is None:
+                raise ModelError(error(f"cannot fit '{name}': no such parameter{did_you_mean(name, public)}"))
+            v = model.values[vname]
+            lo, hi = bounds.get(name, v.bounds or (None, None))
+            is_log = bool(log.get(name, v.log))
+            value = next(s.defaults[k] for s in self.sims.values() for k in s.defaults
+                         if s._public.get(k) == vname)
+            if lo is not None and not (lo < hi):
+                raise ModelError(error(f"bounds of '{name}' must have lo < hi, got [{lo}, {hi}]"))
+            if is_log and ((lo is not None and lo <= 0) or value <= 0):
+                raise ModelError(error(f"'{name}' is searched on a log scale but its value or bounds are not positive"))
+            out.append(Parameter(name, value, lo, hi, is_log, v.unit))
+        return out
+
+    # -- the pure part ------------------------------------------------------------------
+    def values(self, s) -> dict:
+        """Unit-box vector -> {name: SI value} (JAX)."""
+        return {p.name: p.from_unit(s[i]) for i, p in enumerate(self.parameters)}
+
+    def predictions(self, theta: Mapping) -> dict:
+        from mechlang.inverse.data import predict
+
+        out = {}
+        for name, sim in self.sims.items():
+            own = {k: v for k, v in theta.items() if k in sim._public}
+            result = sim._jit(*sim._resolve(own))
+            out[name] = predict(self.datasets[name], result, sim._transient.plan)
+        return out
+
+    def residuals_theta(self, theta: Mapping):
+        pred = self.predictions(theta)
+        return jnp.concatenate([(pred[e] - jnp.asarray(self.datasets[e].I)) / self.scales[e] for e in self.sims])
+
+    def residuals(self, s):
+        return self.residuals_theta(self.values(s))
+
+    def start(self) -> np.ndarray:
+        return np.array([p.to_unit(p.value) for p in self.parameters], float)
+
+    def clip(self, s):
+        lo = np.array([0.0 if p.bounded else -np.inf for p in self.parameters])
+        hi = np.array([1.0 if p.bounded else np.inf for p in self.parameters])
+        return np.clip(s, lo, hi)
+
+    def random_starts(self, n: int, seed: int = 0) -> np.ndarray:
+        """n starting points: the file's values first, then uniform draws inside the bounds."""
+        rng = np.random.default_rng(seed)
+        first = self.clip(self.start())
+        draws = []
+        for p, s0 in zip(self.parameters, first):
+            if p.bounded:
+                draws.append(rng.uniform(0.02, 0.98, n))
+            else:
+                draws.append(s0 + (rng.uniform(-1, 1, n) if p.log else rng.uniform(-0.5, 0.5, n)))
+        out = np.array(draws).T.reshape(n, len(self.parameters))
+        out[0] = first
+        return out
+
+    def check_simulations(self, theta: Mapping[str, float]) -> None:
+        """Raise SolverError if a simulation at theta fails (called outside traced code)."""
+        for name, sim in self.sims.items():
+            own = {k: v for k, v in theta.items() if k in sim._public}
+            sim(own)
+
+
+def jacobian_fn(problem: Problem):
+    """Batched (over starts) residuals and forward-mode Jacobian in the unit box."""
+
+    def one(s):
+        r, pushforward = jax.linearize(problem.residuals, s)
+        J = jax.vmap(pushforward, out_axes=1)(jnp.eye(s.shape[0]))
+        return r, J
+
+    return jax.jit(jax.vmap(one)), jax.jit(jax.vmap(problem.residuals))

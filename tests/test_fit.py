@@ -1,0 +1,191 @@
+"""Fitting: recovery of known parameters from noisy synthetic data, honest error bars,
+model comparison, and the command line."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mechlang
+from helpers import write
+
+FAST = dict(points=80, dE=2e-3)
+
+E_BV = """
+species O: D = 1e-5 cm^2/s, c = 1 mM
+species R: D = 1e-5 cm^2/s
+param E0 = 0 V in [-0.1 V, 0.1 V]
+param k0 = 1e-3 cm/s in [1e-6 cm/s, 1 cm/s] log
+param alpha = 0.5 in [0.2, 0.8]
+E1: O + e- <=> R ; butler_volmer(E0, k0, alpha)
+experiment slow {
+  technique = cv
+  E_start = 0.45 V, E_vertex = -0.45 V, scan_rate = 50 mV/s
+  area = 0.07 cm^2
+}
+experiment fast {
+  technique = cv
+  E_start = 0.45 V, E_vertex = -0.45 V, scan_rate = 0.5 V/s
+  area = 0.07 cm^2
+}
+"""
+
+EC = """
+species A: D = 1e-5 cm^2/s, c = 1 mM
+species B, C: D = 1e-5 cm^2/s
+param E0 = 0 V
+param kc = 1 s^-1 in [1e-3 s^-1, 1e3 s^-1] log
+E1: A + e- <=> B ; nernst(E0)
+C1: B -> C ; k = kc
+experiment slow {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 50 mV/s
+}
+experiment fast {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 0.5 V/s
+}
+"""
+
+
+def synthetic(tmp_path, text, truth, noise=0.01, seed=0, tag="x"):
+    """Simulate each experiment at `truth`, add Gaussian noise, write E,I files."""
+    path = write(tmp_path, text, f"{tag}.mech")
+    model = mechlang.load(path)
+    rng = np.random.default_rng(seed)
+    files = {}
+    for exp in model.experiments:
+        res = mechlang.compile(model, exp, **FAST)(truth)
+        I = np.asarray(res.I)  # noqa: E741
+        I = I + noise * np.max(np.abs(I)) * rng.standard_normal(I.shape)
+        f = tmp_path / f"{tag}_{exp}_{seed}.csv"
+        np.savetxt(f, np.column_stack([np.asarray(res.E), I]), delimiter=",", header="E,I", comments="")
+        files[exp] = str(f)
+    return path, files
+
+
+def test_global_fit_recovers_kinetics_within_error_bars(tmp_path):
+    truth = {"E0": 0.02, "k0": 4e-5, "alpha": 0.42}
+    path, files = synthetic(tmp_path, E_BV, truth)
+    result = mechlang.fit(path, files, fit=["E0", "k0", "alpha"], progress=False, **FAST)
+    assert result.converged
+    for k, v in truth.items():
+        assert abs(result.values[k] - v) < 4 * result.stderr[k] + 1e-12, (k, result.values[k], result.stderr[k])
+        assert result.stderr[k] < 0.1 * abs(v) + 1e-4
+    assert result.n_simulations > 0 and result.n_gradients > 0
+    assert set(result.correlation) == {"E0", "k0", "alpha"}
+    assert result.correlation["k0"]["k0"] == pytest.approx(1.0)
+
+
+def test_ec_rate_constant_is_recovered(tmp_path):
+    truth = {"kc": 5.0}
+    path, files = synthetic(tmp_path, EC, truth, tag="ec")
+    result = mechlang.fit(path, files, fit=["kc"], progress=False, **FAST)
+    assert abs(np.log(result.values["kc"] / 5.0)) < 0.05
+    assert abs(result.values["kc"] - 5.0) < 4 * result.stderr["kc"]
+
+
+def test_standard_errors_match_the_scatter_of_repeated_fits(tmp_path):
+    """A small Monte Carlo: refit 8 noise realisations; the spread of the estimates and the
+    reported standard error agree within the sampling error of 8 draws."""
+    truth = {"k0": 4e-5, "alpha": 0.42}
+    estimates, errors = [], []
+    for seed in range(8):
+        path, files = synthetic(tmp_path, E_BV, truth, noise=0.02, seed=seed)
+        r = mechlang.fit(path, {"slow": files["slow"]}, fit=["k0", "alpha"], progress=False, **FAST)
+        estimates.append([np.log(r.values["k0"]), r.values["alpha"]])
+        errors.append([r.stderr["k0"] / r.values["k0"], r.stderr["alpha"]])
+    scatter = np.std(np.array(estimates), axis=0, ddof=1)
+    reported = np.mean(np.array(errors), axis=0)
+    ratio = scatter / reported
+    assert np.all((ratio > 0.4) & (ratio < 2.0)), ratio
+
+
+def test_reversible_wave_warns_that_k0_and_alpha_are_not_identifiable(tmp_path):
+    truth = {"k0": 0.5, "alpha": 0.5}  # 0.5 m/s: far into the reversible limit
+    path, files = synthetic(tmp_path, E_BV, truth, noise=0.005)
+    r = mechlang.fit(path, {"slow": files["slow"]}, fit=["k0", "alpha"], progress=False, **FAST)
+    text = " ".join(w.message for w in r.warnings)
+    assert "k0" in text or "alpha" in text
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_first_order_methods_and_multistart(tmp_path, method):
+    truth = {"k0": 4e-5, "alpha": 0.42}
+    path, files = synthetic(tmp_path, E_BV, truth, noise=0.005)
+    r = mechlang.fit(path, {"slow": files["slow"]}, fit=["k0", "alpha"], method=method, starts=3,
+                     progress=False, max_iter=200 if method == "lbfgs" else 400, **FAST)
+    assert len(r.starts) == 3
+    assert abs(np.log(r.values["k0"] / 4e-5)) < (0.1 if method == "lbfgs" else 0.3)
+
+
+def test_compare_picks_the_generating_mechanism(tmp_path):
+    ece = """
+species A: D = 1e-5 cm^2/s, c = 1 mM
+species B, C, D: D = 1e-5 cm^2/s
+param E0 = 0 V
+param kc = 1 s^-1 in [1e-3 s^-1, 1e3 s^-1] log
+E1: A + e- <=> B ; nernst(E0)
+C1: B -> C ; k = kc
+E2: C + e- <=> D ; nernst(0.2 V)
+experiment slow {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 50 mV/s
+}
+experiment fast {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 0.5 V/s
+}
+"""
+    e_only = """
+species A: D = 1e-5 cm^2/s, c = 1 mM
+species B: D = 1e-5 cm^2/s
+param E0 = 0 V in [-0.1 V, 0.1 V]
+E1: A + e- <=> B ; nernst(E0)
+experiment slow {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 50 mV/s
+}
+experiment fast {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 0.5 V/s
+}
+"""
+    path_ec, files = synthetic(tmp_path, EC, {"kc": 3.0}, noise=0.005, tag="ec")
+    path_e = write(tmp_path, e_only, "e.mech")
+    path_ece = write(tmp_path, ece, "ece.mech")
+    comparison = mechlang.compare([path_e, path_ec, path_ece], files, progress=False, **FAST)
+    assert comparison.ranking[0]["file"] == str(path_ec)
+    assert comparison.ranking[1]["delta_aic"] > 10
+
+
+def test_cli_fit_writes_json_and_png(tmp_path):
+    truth = {"k0": 4e-5, "alpha": 0.42}
+    path, files = synthetic(tmp_path, E_BV, truth, noise=0.005)
+    report, png = tmp_path / "fit.json", tmp_path / "fit.png"
+    before = open(files["slow"], "rb").read()
+    out = subprocess.run([sys.executable, "-m", "mechlang.cli.main", "fit", str(path),
+                          "--data", f"slow={files['slow']}", "--data", f"fast={files['fast']}",
+                          "--fit", "k0,alpha", "--points", "80", "--dE", "2e-3", "--quiet",
+                          "-o", str(report), "--plot", str(png)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(report.read_text())
+    for key in ("parameters", "correlation", "loss", "n_simulations", "n_gradients", "wall_time_s",
+                "converged", "method"):
+        assert key in data
+    assert data["parameters"]["k0"]["unit"] == "m/s"
+    assert abs(np.log(data["parameters"]["k0"]["value"] / 4e-5)) < 0.1
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert open(files["slow"], "rb").read() == before
+
+
+def test_cli_fit_bad_data_is_a_clear_error(tmp_path):
+    path = write(tmp_path, E_BV)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("E,I\n0.4,1e-6\n0.39,abc\n")
+    out = subprocess.run([sys.executable, "-m", "mechlang.cli.main", "fit", str(path), "--data", f"slow={bad}",
+                          "--quiet"], capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "bad.csv" in out.stderr
