@@ -50,14 +50,14 @@ experiment fast {
 """
 
 
-def synthetic(tmp_path, text, truth, noise=0.01, seed=0, tag="x"):
+def synthetic(tmp_path, text, truth, noise=0.01, seed=0, tag="x", options=FAST):
     """Simulate each experiment at `truth`, add Gaussian noise, write E,I files."""
     path = write(tmp_path, text, f"{tag}.mech")
     model = mechlang.load(path)
     rng = np.random.default_rng(seed)
     files = {}
     for exp in model.experiments:
-        res = mechlang.compile(model, exp, **FAST)(truth)
+        res = mechlang.compile(model, exp, **options)(truth)
         I = np.asarray(res.I)  # noqa: E741
         I = I + noise * np.max(np.abs(I)) * rng.standard_normal(I.shape)
         f = tmp_path / f"{tag}_{exp}_{seed}.csv"
@@ -91,10 +91,11 @@ def test_standard_errors_match_the_scatter_of_repeated_fits(tmp_path):
     """A small Monte Carlo: refit 8 noise realisations; the spread of the estimates and the
     reported standard error agree within the sampling error of 8 draws."""
     truth = {"k0": 4e-5, "alpha": 0.42}
+    coarse = dict(points=60, dE=4e-3)
     estimates, errors = [], []
     for seed in range(8):
-        path, files = synthetic(tmp_path, E_BV, truth, noise=0.02, seed=seed)
-        r = mechlang.fit(path, {"slow": files["slow"]}, fit=["k0", "alpha"], progress=False, **FAST)
+        path, files = synthetic(tmp_path, E_BV, truth, noise=0.02, seed=seed, options=coarse)
+        r = mechlang.fit(path, {"slow": files["slow"]}, fit=["k0", "alpha"], progress=False, **coarse)
         estimates.append([np.log(r.values["k0"]), r.values["alpha"]])
         errors.append([r.stderr["k0"] / r.values["k0"], r.stderr["alpha"]])
     scatter = np.std(np.array(estimates), axis=0, ddof=1)
@@ -189,3 +190,17 @@ def test_cli_fit_bad_data_is_a_clear_error(tmp_path):
                           "--quiet"], capture_output=True, text=True)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "bad.csv" in out.stderr
+
+
+def test_profile_likelihood_curvature_matches_the_standard_error(tmp_path):
+    """For least squares, the profiled loss rises by about sigma^2 = loss/(n - p) one
+    standard error away from the optimum."""
+    path, files = synthetic(tmp_path, E_BV, {"k0": 4e-5, "alpha": 0.42}, noise=0.01)
+    data = {"slow": files["slow"]}
+    best = mechlang.fit(path, data, fit=["k0", "alpha"], progress=False, **FAST)
+    k, se = best.values["k0"], best.stderr["k0"]
+    values, losses = mechlang.profile(path, data, "k0", [k - se, k + se], fit=["k0", "alpha"],
+                                      progress=False, **FAST)
+    sigma2 = best.loss / (best.n_points - 2)
+    for rise in losses - best.loss:
+        assert 0.5 * sigma2 < rise < 2.0 * sigma2

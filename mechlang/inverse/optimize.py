@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mechlang.inverse.parallel import shard_batch
 from mechlang.inverse.problem import Problem, jacobian_fn
 
 
@@ -42,11 +43,20 @@ def _progress(total: int, enabled: bool | None, desc: str):
 
 def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1e-10,
        progress: bool | None = None) -> Outcome:
-    value_jac, value = jacobian_fn(problem)
+    value_jac_b, value_b = jacobian_fn(problem)
     n_exp = len(problem.sims)
+
+    def value_jac(s):  # the starts spread over the devices; padding dropped
+        x, k = shard_batch(s)
+        return tuple(np.asarray(a)[:k] for a in value_jac_b(x))
+
+    def value(s):
+        x, k = shard_batch(s)
+        return np.asarray(value_b(x))[:k]
+
     s = np.array(starts, float)
     k, p = s.shape
-    r, J = (np.asarray(a) for a in value_jac(jnp.asarray(s)))
+    r, J = value_jac(s)
     out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
     out.n_sim += k * n_exp
     out.n_grad += k * n_exp
@@ -74,7 +84,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
                 except np.linalg.LinAlgError:
                     step[i] = -g[i] / (np.diag(M) + 1e-30)
             cand = problem.clip(s + step)
-            rc = np.asarray(value(jnp.asarray(np.where(trying[:, None], cand, s))))
+            rc = value(np.where(trying[:, None], cand, s))
             out.n_sim += int(trying.sum()) * n_exp
             lc = np.sum(rc**2, axis=1)
             ok = trying & np.isfinite(lc) & (lc < out.loss)
@@ -97,7 +107,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         bar.update(1, loss=float(out.loss.min()))
         if not active.any():
             break
-        r, J = (np.asarray(a) for a in value_jac(jnp.asarray(s)))
+        r, J = value_jac(s)
         out.n_sim += k * n_exp
         out.n_grad += k * n_exp
     bar.close()
@@ -146,9 +156,9 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
         return optax.apply_updates(w, updates), state, value * scale
 
     batched = jax.jit(jax.vmap(step))
-    s = to_w(jnp.asarray(starts, float))
+    x, k = shard_batch(np.asarray(starts, float))
+    s = to_w(x)
     state = jax.vmap(opt.init)(s)
-    k = s.shape[0]
     scales = jnp.maximum(jax.jit(jax.vmap(loss))(s), 1e-300)
     out = Outcome(np.asarray(s), np.full(k, np.inf), np.zeros(k, bool), n_sim=k * n_exp)
     bar = _progress(max_iter, progress, method)
@@ -156,7 +166,7 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
     quiet = np.zeros(k, int)  # consecutive iterations with a relative change below tol
     for it in range(max_iter):
         s, state, value = batched(s, state, scales)
-        value = np.asarray(value)
+        value = np.asarray(value)[:k]
         out.iterations = it + 1
         # A line search evaluates the loss a few times; count each as a simulation and
         # each gradient as a gradient evaluation.
@@ -171,8 +181,8 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
         if np.all(quiet >= 3):
             break
     bar.close()
-    final = np.asarray(jax.jit(jax.vmap(loss))(s))
-    out.s = np.asarray(to_s(s))
+    final = np.asarray(jax.jit(jax.vmap(loss))(s))[:k]
+    out.s = np.asarray(to_s(s))[:k]
     out.n_sim += k * n_exp
     out.loss = final
     out.converged = quiet >= 3
