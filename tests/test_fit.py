@@ -4,6 +4,7 @@ model comparison, and the command line."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +205,53 @@ def test_profile_likelihood_curvature_matches_the_standard_error(tmp_path):
     sigma2 = best.loss / (best.n_points - 2)
     for rise in losses - best.loss:
         assert 0.5 * sigma2 < rise < 2.0 * sigma2
+
+
+SPHERE = """
+species O: D = D, c = c0
+species R: D = D
+param D = 1e-5 cm^2/s in [1e-6 cm^2/s, 1e-4 cm^2/s] log
+param c0 = 1 mM in [0.1 mM, 10 mM] log
+O + e- <=> R ; nernst(0 V)
+experiment step {
+  technique = ca
+  E_initial = 0.3 V, E_step = -0.3 V, duration = 2 s
+  geometry = spherical(r = 10 um)
+}
+"""
+
+
+def test_transient_fit_separates_D_and_c_at_a_sphere(tmp_path):
+    """At a sphere the transient (c sqrt(D)) and the steady state (D c) differ, so both
+    are identifiable from one chronoamperogram (at a plane only c sqrt(D) would be)."""
+    truth = {"D": 7e-10, "c0": 2.5}
+    path = write(tmp_path, SPHERE, "sphere.mech")
+    res = mechlang.compile(path, ca_steps=300)(truth)
+    rng = np.random.default_rng(3)
+    I = np.asarray(res.I)  # noqa: E741
+    I = I + 0.002 * np.max(np.abs(I)) * rng.standard_normal(I.shape)  # noqa: E741
+    data = tmp_path / "step.csv"
+    np.savetxt(data, np.column_stack([np.asarray(res.t) * 1e3, I * 1e9]), delimiter=",",
+               header="t [ms],I [nA]", comments="")
+    r = mechlang.fit(path, {"step": str(data)}, progress=False, ca_steps=300)
+    for k, v in truth.items():
+        assert abs(r.values[k] / v - 1) < 0.05
+        assert abs(r.values[k] - v) < 4 * r.stderr[k]
+        assert r.stderr[k] < 0.05 * v
+
+
+def test_cli_compare_ranks_and_writes_the_report(tmp_path):
+    path_ec, files = synthetic(tmp_path, EC, {"kc": 3.0}, noise=0.005, tag="ec")
+    e_only = EC.replace("C1: B -> C ; k = kc\n", "").replace("param kc = 1 s^-1 in [1e-3 s^-1, 1e3 s^-1] log\n",
+                                                              "param E0b = 0 V in [-0.1 V, 0.1 V]\n")
+    e_only = e_only.replace("nernst(E0)", "nernst(E0b)").replace("species B, C:", "species B:")
+    path_e = write(tmp_path, e_only, "e.mech")
+    report = tmp_path / "ranking.json"
+    out = subprocess.run([sys.executable, "-m", "mechlang.cli.main", "compare", str(path_e), str(path_ec),
+                          "--data", f"slow={files['slow']}", "--points", "80", "--dE", "2e-3", "--quiet",
+                          "-o", str(report)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    ranking = json.loads(report.read_text())["ranking"]
+    assert [Path(e["file"]).name for e in ranking] == ["ec.mech", "e.mech"]
+    for key in ("file", "aic", "bic", "loss", "parameters"):
+        assert key in ranking[0]
