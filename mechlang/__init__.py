@@ -5,7 +5,7 @@ from mechlang.model.build import load, load_string
 
 _LAZY = {"compile": "mechlang.simulator", "Simulator": "mechlang.simulator",
          "Result": "mechlang.simulator", "Options": "mechlang.numerics.options",
-         "fit": "mechlang.inverse.fit", "compare": "mechlang.inverse.fit", "profile": "mechlang.inverse.fit",
+         "fit": "mechlang.inverse.fit", "fit_many": "mechlang.inverse.fit", "compare": "mechlang.inverse.fit", "profile": "mechlang.inverse.fit",
          "FitResult": "mechlang.inverse.fit"}
 
 
@@ -26,6 +26,7 @@ __all__ = [
     "Result",
     "Options",
     "fit",
+    "fit_many",
     "compare",
     "profile",
     "FitResult",

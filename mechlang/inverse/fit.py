@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mechlang.errors import Diagnostic, ModelError, error, warning
+from mechlang.errors import DataError, Diagnostic, ModelError, error, warning
 from mechlang.inverse.optimize import first_order, lm
 from mechlang.inverse.problem import Problem
 from mechlang.model import ir
@@ -72,12 +72,12 @@ def information_criteria(loss: float, n: int, k: int) -> tuple[float, float]:
     return n * np.log(sigma2) + 2 * k, n * np.log(sigma2) + k * np.log(n)
 
 
-def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float):
+def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, y=None):
     """Gauss-Newton standard errors and correlations at the optimum, and warnings."""
     names = problem.names
     p, n = len(names), problem.n_points
     x = jnp.asarray([theta[k] for k in names])
-    J = np.asarray(jax.jacfwd(lambda v: problem.residuals_theta(dict(zip(names, v))))(x))
+    J = np.asarray(jax.jacfwd(lambda v: problem.residuals_theta(dict(zip(names, v)), y))(x))
     sigma2 = loss / max(n - p, 1)
     scale = np.where(np.abs(np.asarray(x)) > 0, np.abs(np.asarray(x)), 1.0)
     Js = J * scale  # relative parameters: better conditioned
@@ -152,46 +152,108 @@ def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, me
     else:
         out = first_order(problem, s0, method, max_iter=max_iter or 500, progress=progress)
     best = int(np.nanargmin(out.loss))
+    return _result(problem, out, [best], method, t0)
+
+
+def _result(problem: Problem, out, members, method: str, t0: float, y=None, share: int = 1) -> FitResult:
+    """The FitResult of the best of ``members`` (indices into the batch ``out``);
+    ``share`` divides the batch's simulation counts among that many independent fits."""
+    best = min(members, key=lambda k: out.loss[k])
     s_best = out.s[best]
     theta = {p.name: float(p.from_unit(s_best[i])) for i, p in enumerate(problem.parameters)}
     problem.check_simulations(theta)
     loss = float(out.loss[best])
-    se, corr, warns = uncertainty(problem, theta, loss)
-    n_grad_unc = len(problem.sims)
+    se, corr, warns = uncertainty(problem, theta, loss, y)
     for i, p in enumerate(problem.parameters):
         if p.bounded and (s_best[i] < 1e-6 or s_best[i] > 1 - 1e-6):
             warns.append(warning(f"{p.name} ended at a bound of its search space ({theta[p.name]:.4g} {p.unit})"))
     names = problem.names
     aic, bic = information_criteria(loss, problem.n_points, len(names))
-    result = FitResult(
+    starts = [{"values": {p.name: float(p.from_unit(out.s[k][i])) for i, p in enumerate(problem.parameters)},
+               "loss": float(out.loss[k]), "converged": bool(out.converged[k])} for k in members]
+    spread = {}
+    if len(members) > 1:
+        ok = [st for st in starts if np.isfinite(st["loss"]) and st["loss"] <= loss * 1.01 + 1e-300]
+        for k in names:
+            vals = np.array([st["values"][k] for st in ok])
+            spread[k] = float(np.std(vals)) if len(vals) > 1 else 0.0
+    curves = _curves(problem, theta)
+    if y is not None:  # another data set on the same points: show its data
+        offset = 0
+        for e, c in curves.items():
+            n = len(c["data"])
+            c["data"] = np.asarray(y[offset:offset + n]) * problem.scales[e]
+            offset += n
+    return FitResult(
         values=theta,
         stderr={k: float(se[i]) for i, k in enumerate(names)},
         correlation={a: {b: float(corr[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)},
         loss=loss,
-        n_simulations=out.n_sim,
-        n_gradients=out.n_grad + n_grad_unc,
-        wall_time=time.perf_counter() - t0,
+        n_simulations=out.n_sim // share,
+        n_gradients=out.n_grad // share + len(problem.sims),
+        wall_time=(time.perf_counter() - t0) / share,
         converged=bool(out.converged[best]),
-        history=[float(np.nanmin(h)) for h in out.history],
+        history=[float(np.nanmin(np.asarray(h)[members])) for h in out.history],
         method=method,
         n_points=problem.n_points,
         units={p.name: p.unit for p in problem.parameters},
         aic=float(aic),
         bic=float(bic),
-        starts=[{"values": {p.name: float(p.from_unit(out.s[k][i])) for i, p in enumerate(problem.parameters)},
-                 "loss": float(out.loss[k]), "converged": bool(out.converged[k])} for k in range(len(out.loss))],
+        starts=starts,
+        spread=spread,
         warnings=warns,
-        file=str(source.file),
-        curves=_curves(problem, theta),
+        file=str(problem.model.file),
+        curves=curves,
     )
-    if len(out.loss) > 1:
-        spread = {}
-        ok = [st for st in result.starts if np.isfinite(st["loss"]) and st["loss"] <= loss * 1.01 + 1e-300]
-        for k in names:
-            vals = np.array([st["values"][k] for st in ok])
-            spread[k] = float(np.std(vals)) if len(vals) > 1 else 0.0
-        result.spread = spread
-    return result
+
+
+def fit_many(source, datasets: Sequence[Mapping[str, object]], fit: Sequence[str] | None = None,
+             bounds=None, log=None, options: Options | None = None, max_iter: int = 100,
+             progress: bool | None = None, **option_changes) -> list[FitResult]:
+    """Fit many data sets recorded on the same points (repeats, electrodes, noise
+    realisations) independently, as one batched Levenberg-Marquardt run: one compiled
+    simulation serves them all, and the batch is sharded over the devices.
+
+    Arguments:
+        datasets: a list of ``data`` mappings as :func:`fit` takes; every data set must
+            keep the same potentials (sweeps) or times (transients) as the first.
+
+    Returns:
+        One :class:`FitResult` per data set (wall time and simulation counts are shares
+        of the batch).
+    """
+    from mechlang.inverse.data import load_dataset
+
+    jax.config.update("jax_enable_x64", True)
+    if not isinstance(source, ir.Model):
+        from mechlang import load
+
+        source = load(source)
+    opts = (options or Options()).with_(**option_changes)
+    t0 = time.perf_counter()
+    problem = Problem(source, datasets[0], fit, bounds, log, opts)
+    ys = [problem.y]
+    for n, data in enumerate(datasets[1:], 2):
+        loaded = {}
+        for name, src in data.items():
+            sim = problem.sims.get(name)
+            if sim is None:
+                raise DataError(error(f"data set {n}: experiment '{name}' is not in the first data set"))
+            settings = {k: sim.defaults[k] for k in sim.experiment.settings}
+            settings["cycles"] = sim.experiment.cycles
+            ds = load_dataset(src, sim.experiment, settings)
+            ref = problem.datasets[name]
+            if ds.x.shape != ref.x.shape or not np.allclose(ds.x, ref.x, rtol=1e-9, atol=1e-12):
+                raise DataError(error(
+                    f"data set {n}, experiment '{name}' ({ds.source}): its points differ from the first data "
+                    "set's; fit_many needs every data set on the same potentials or times (use fit for each)"))
+            loaded[name] = ds
+        if set(loaded) != set(problem.sims):
+            raise DataError(error(f"data set {n} must have data for the same experiments as the first"))
+        ys.append(problem.scaled(loaded))
+    start = problem.clip(problem.start())
+    out = lm(problem, np.repeat(start[None], len(ys), 0), max_iter=max_iter, progress=progress, data=np.stack(ys))
+    return [_result(problem, out, [i], "lm", t0, y=ys[i], share=len(ys)) for i in range(len(ys))]
 
 
 def profile(source, data, name: str, values: Sequence[float], fit: Sequence[str] | None = None, **kwargs):
@@ -251,4 +313,4 @@ def compare(sources: Sequence, data: Mapping[str, object], fit: Mapping[str, Seq
     return Comparison(ranking, fits)
 
 
-__all__ = ["fit", "compare", "profile", "FitResult", "Comparison", "information_criteria"]
+__all__ = ["fit", "fit_many", "compare", "profile", "FitResult", "Comparison", "information_criteria"]

@@ -42,17 +42,20 @@ def _progress(total: int, enabled: bool | None, desc: str):
 
 
 def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1e-10,
-       progress: bool | None = None) -> Outcome:
+       progress: bool | None = None, data: np.ndarray | None = None) -> Outcome:
+    """``data``: one scaled data vector per start (default: the problem's own data)."""
     value_jac_b, value_b = jacobian_fn(problem)
     n_exp = len(problem.sims)
+    y = np.broadcast_to(problem.y, (len(starts), problem.y.size)) if data is None else np.asarray(data)
+    y_dev, _ = shard_batch(y)
 
-    def value_jac(s):  # the starts spread over the devices; padding dropped
+    def value_jac(s):  # the batch spread over the devices; padding dropped
         x, k = shard_batch(s)
-        return tuple(np.asarray(a)[:k] for a in value_jac_b(x))
+        return tuple(np.asarray(a)[:k] for a in value_jac_b(x, y_dev))
 
     def value(s):
         x, k = shard_batch(s)
-        return np.asarray(value_b(x))[:k]
+        return np.asarray(value_b(x, y_dev))[:k]
 
     s = np.array(starts, float)
     k, p = s.shape

@@ -87,6 +87,11 @@ class Problem:
         self.names = [p.name for p in self.parameters]
         self.scales = {e: float(np.max(np.abs(d.I))) or 1.0 for e, d in self.datasets.items()}
         self.n_points = sum(len(d.I) for d in self.datasets.values())
+        self.y = self.scaled(self.datasets)  # the measured currents, scaled, in residual order
+
+    def scaled(self, datasets) -> np.ndarray:
+        """Measured currents of ``datasets`` (aligned like this problem's) as one scaled vector."""
+        return np.concatenate([np.asarray(datasets[e].I) / self.scales[e] for e in self.sims])
 
     def _parameters(self, fit, bounds, log) -> list[Parameter]:
         model = self.model
@@ -131,12 +136,15 @@ class Problem:
             out[name] = predict(self.datasets[name], result, sim._transient.plan)
         return out
 
-    def residuals_theta(self, theta: Mapping):
+    def residuals_theta(self, theta: Mapping, y=None):
+        """Scaled residuals at SI values ``theta`` against ``y`` (default: this problem's data);
+        ``y`` is an input, so one compiled function serves batches of data sets."""
         pred = self.predictions(theta)
-        return jnp.concatenate([(pred[e] - jnp.asarray(self.datasets[e].I)) / self.scales[e] for e in self.sims])
+        model = jnp.concatenate([pred[e] / self.scales[e] for e in self.sims])
+        return model - (self.y if y is None else y)
 
-    def residuals(self, s):
-        return self.residuals_theta(self.values(s))
+    def residuals(self, s, y=None):
+        return self.residuals_theta(self.values(s), y)
 
     def start(self) -> np.ndarray:
         return np.array([p.to_unit(p.value) for p in self.parameters], float)
@@ -168,10 +176,10 @@ class Problem:
 
 
 def jacobian_fn(problem: Problem):
-    """Batched (over starts) residuals and forward-mode Jacobian in the unit box."""
+    """Residuals and forward-mode Jacobian in the unit box, batched over (start, data set)."""
 
-    def one(s):
-        r, pushforward = jax.linearize(problem.residuals, s)
+    def one(s, y):
+        r, pushforward = jax.linearize(lambda v: problem.residuals(v, y), s)
         J = jax.vmap(pushforward, out_axes=1)(jnp.eye(s.shape[0]))
         return r, J
 
