@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="show the equations of a .mech file")
     show.add_argument("file", metavar="FILE", help="a .mech file")
     show.add_argument("--latex", action="store_true", help="print LaTeX")
+    show.add_argument("--rates", metavar="STEP", default=None,
+                      help="print k_red and k_ox (m/s) of an electron-transfer step against the overpotential")
+    show.add_argument("--plot", metavar="PNG", default=None, help="with --rates: plot log10 k against the overpotential")
     show.set_defaults(func=_show)
     from mechlang.cli import analyze, fit
 

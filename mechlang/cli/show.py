@@ -1,4 +1,8 @@
-"""``mechlang show FILE [--latex]``: the equations the symbolic stage derived."""
+"""``mechlang show FILE [--latex] [--rates STEP [--plot PNG]]``.
+
+The equations the symbolic stage derived; with ``--rates STEP``, the rate constants of
+that electron-transfer step against the overpotential (a table, and a plot of log10 k).
+"""
 
 from __future__ import annotations
 
@@ -80,10 +84,79 @@ def render(system: SymbolicSystem, latex: bool = False) -> str:
     return "\n".join(out)
 
 
-def run(args) -> int:
-    from mechlang import load
+OVERPOTENTIALS = tuple(round(0.1 * k, 10) for k in range(-5, 6))  # V, the table's rows
 
+
+def rates_table(model, label: str) -> str:
+    """k_red and k_ox (m/s) of step ``label`` at E0 - 0.5 V ... E0 + 0.5 V (E0 = 0 V without one)."""
+    import numpy as np
+
+    from mechlang.cli.main import _kinetics_text
+    from mechlang.kinetics.rates import default_temperature, electrode_step, formal_potential
+
+    es = electrode_step(model, label)
+    step = next(st for st in model.steps if st.label == label)
+    numbers = model.evaluate()
+    e0 = formal_potential(model, label, numbers)
+    eta = np.array(OVERPOTENTIALS)
+    E = eta + (e0 or 0.0)
+    kred, kox = (np.asarray(k) for k in model.rate_constants(label, E))
+    T = default_temperature(model)
+    where = f"E0 = {e0:.6g} V" if e0 is not None else "no E0: E itself"
+    out = [f"Rate constants of {label}: {_kinetics_text(model, numbers, step)}, n = {es.n}",
+           f"({where}, T = {T:.6g} K)"]
+    head = ("E - E0 (V)" if e0 is not None else "E (V)")
+    out.append(f"  {head:>10}  {'E (V)':>9}  {'k_red (m/s)':>12}  {'k_ox (m/s)':>12}")
+    for h, e, kr, ko in zip(eta, E, kred, kox):
+        out.append(f"  {h:>10.2f}  {e:>9.4f}  {kr:>12.4e}  {ko:>12.4e}")
+    return "\n".join(out)
+
+
+def plot_rates(model, label: str, path) -> None:
+    """log10 k_red and log10 k_ox of step ``label`` against the overpotential, to an image file."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mechlang.kinetics.rates import electrode_step, formal_potential
+
+    es = electrode_step(model, label)
+    e0 = formal_potential(model, label)
+    eta = np.linspace(OVERPOTENTIALS[0], OVERPOTENTIALS[-1], 201)
+    kred, kox = (np.asarray(k) for k in model.rate_constants(label, eta + (e0 or 0.0)))
+    with np.errstate(divide="ignore"):
+        fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+        ax.plot(eta, np.log10(kred), lw=1.4, label="k_red")
+        ax.plot(eta, np.log10(kox), lw=1.4, label="k_ox")
+    ax.set_xlabel("E - E0 / V" if e0 is not None else "E / V")
+    ax.set_ylabel("log10(k / (m/s))")
+    ax.set_title(f"{label} ({es.law}, n = {es.n})")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from mechlang import load
+    from mechlang.errors import DataError, error
+
+    rates = getattr(args, "rates", None)
+    plot = getattr(args, "plot", None)
+    if plot and not rates:
+        raise DataError(error("--plot needs --rates STEP: it plots the rate constants of that step"))
+    if plot and Path(plot).resolve() == Path(args.file).resolve():
+        raise DataError(error(f"refusing to overwrite the input file '{plot}' with output"))
     model = load(args.file)
+    if rates:
+        print(rates_table(model, rates))
+        if plot:
+            plot_rates(model, rates, plot)
+        return 0
     print(render(derive(model), latex=bool(args.latex)))
     return 0
-

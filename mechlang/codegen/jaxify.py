@@ -14,6 +14,9 @@ import jax
 import jax.numpy as jnp
 import sympy
 
+from mechlang.kinetics.mhc import MHCLogIntegral
+from mechlang.kinetics.mhc_quadrature import log_integral as mhc_log_integral
+
 _FUNCS: dict[type, Callable] = {
     sympy.exp: jnp.exp,
     sympy.log: jnp.log,
@@ -32,6 +35,7 @@ _FUNCS: dict[type, Callable] = {
     sympy.sign: jnp.sign,
     sympy.Max: jnp.maximum,
     sympy.Min: jnp.minimum,
+    MHCLogIntegral: mhc_log_integral,  # the Marcus-Hush-Chidsey integral, fixed-node quadrature
 }
 
 

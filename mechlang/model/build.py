@@ -872,6 +872,9 @@ class _Builder:
                     ok = False
                     continue
                 opt_values[key] = float(Fraction(lit[0]))
+                if opt_values[key] not in (0.0, 1.0):
+                    self.err(f"option '{key}' of {name} must be 0 or 1", kw.value.span)
+                    ok = False
                 continue
             if key not in params:
                 self.err(f"{name} has no argument '{key}'{_suggest(key, [*params, *options])}", kw.name.span,

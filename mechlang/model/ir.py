@@ -180,6 +180,18 @@ class Model:
                 return s
         raise KeyError(name)
 
+    def rate_constants(self, step: str, E, params: Mapping[str, float] | None = None):
+        """``(k_red, k_ox)`` in m/s of electron-transfer step ``step`` at potentials ``E`` (V).
+
+        ``step`` is a label (``"E1"``; unlabelled steps are ``"R1"``, ``"R2"``, ...);
+        ``params`` overrides values by name, in SI, as ``sim(params)`` does, and ``"T"``
+        sets the temperature (default: the first experiment's).  JAX arrays in, JAX arrays
+        out: it jits and differentiates.  See :func:`mechlang.kinetics.rates.rate_constants`.
+        """
+        from mechlang.kinetics.rates import rate_constants
+
+        return rate_constants(self, step, E, params)
+
     def evaluate(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         """SI values of every value, derived ones evaluated (numpy floats, not traced)."""
         overrides = dict(overrides or {})

@@ -81,7 +81,7 @@ def _law_rates(model: ir.Model, step: ir.Step, call: ir.LawCall):
     reg = kinetics.get(call.law)
     if reg.equilibrium:
         return None, None, True
-    kred, kox = reg.rates(E_SYM, T_SYM, step.electrons, args, dict(reg.options))
+    kred, kox = reg.rates(E_SYM, T_SYM, step.electrons, args, {**reg.options, **dict(call.options)})
     return kred, kox, False
 
 
