@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mechlang
+
 from helpers import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,5 +89,7 @@ def test_examples_shipped_with_the_repository_simulate(tmp_path):
         args = ["simulate", example, "-o", tmp_path / "x.csv"]
         if "experiment slow" in text:
             args += ["--experiment", "slow"]
+        elif text.count("experiment ") > 1:  # several experiments: simulate the first
+            args += ["--experiment", mechlang.load(example).experiments[0]]
         out = run(*args)
         assert out.returncode == 0, (example, out.stderr)

@@ -72,14 +72,17 @@ def information_criteria(loss: float, n: int, k: int) -> tuple[float, float]:
     return n * np.log(sigma2) + 2 * k, n * np.log(sigma2) + k * np.log(n)
 
 
-def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, y=None):
-    """Gauss-Newton standard errors and correlations at the optimum, and warnings."""
+def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, J_unit: np.ndarray, s: np.ndarray):
+    """Gauss-Newton standard errors and correlations at the optimum, and warnings.
+
+    ``J_unit`` is the Jacobian of the residuals in the unit box at ``s`` (the optimizer's
+    last one), turned here into one per SI unit of every parameter."""
     names = problem.names
     p, n = len(names), problem.n_points
-    x = jnp.asarray([theta[k] for k in names])
-    J = np.asarray(jax.jacfwd(lambda v: problem.residuals_theta(dict(zip(names, v)), y))(x))
+    x = np.asarray([theta[k] for k in names])
+    J = np.asarray(J_unit) / np.array([par.slope(s[i]) for i, par in enumerate(problem.parameters)])
     sigma2 = loss / max(n - p, 1)
-    scale = np.where(np.abs(np.asarray(x)) > 0, np.abs(np.asarray(x)), 1.0)
+    scale = np.where(np.abs(x) > 0, np.abs(x), 1.0)
     Js = J * scale  # relative parameters: better conditioned
     info = Js.T @ Js
     warnings = []
@@ -151,8 +154,7 @@ def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, me
         out = lm(problem, s0, max_iter=max_iter or 100, progress=progress)
     else:
         out = first_order(problem, s0, method, max_iter=max_iter or 500, progress=progress)
-    best = int(np.nanargmin(out.loss))
-    return _result(problem, out, [best], method, t0)
+    return _result(problem, out, list(range(len(out.loss))), method, t0)
 
 
 def _result(problem: Problem, out, members, method: str, t0: float, y=None, share: int = 1) -> FitResult:
@@ -163,7 +165,7 @@ def _result(problem: Problem, out, members, method: str, t0: float, y=None, shar
     theta = {p.name: float(p.from_unit(s_best[i])) for i, p in enumerate(problem.parameters)}
     problem.check_simulations(theta)
     loss = float(out.loss[best])
-    se, corr, warns = uncertainty(problem, theta, loss, y)
+    se, corr, warns = uncertainty(problem, theta, loss, out.J[best], s_best)
     for i, p in enumerate(problem.parameters):
         if p.bounded and (s_best[i] < 1e-6 or s_best[i] > 1 - 1e-6):
             warns.append(warning(f"{p.name} ended at a bound of its search space ({theta[p.name]:.4g} {p.unit})"))
@@ -190,7 +192,7 @@ def _result(problem: Problem, out, members, method: str, t0: float, y=None, shar
         correlation={a: {b: float(corr[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)},
         loss=loss,
         n_simulations=out.n_sim // share,
-        n_gradients=out.n_grad // share + len(problem.sims),
+        n_gradients=out.n_grad // share,
         wall_time=(time.perf_counter() - t0) / share,
         converged=bool(out.converged[best]),
         history=[float(np.nanmin(np.asarray(h)[members])) for h in out.history],

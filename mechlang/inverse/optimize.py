@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mechlang.inverse.parallel import shard_batch
-from mechlang.inverse.problem import Problem, jacobian_fn
+from mechlang.inverse.problem import Problem
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Outcome:
     loss: np.ndarray  # (starts,)
     converged: np.ndarray  # (starts,) bool
     history: list = field(default_factory=list)  # per iteration: losses of every start
+    J: np.ndarray | None = None  # (starts, points, p) unit-box Jacobian at the final points
     n_sim: int = 0
     n_grad: int = 0
     iterations: int = 0
@@ -44,7 +45,7 @@ def _progress(total: int, enabled: bool | None, desc: str):
 def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1e-10,
        progress: bool | None = None, data: np.ndarray | None = None) -> Outcome:
     """``data``: one scaled data vector per start (default: the problem's own data)."""
-    value_jac_b, value_b = jacobian_fn(problem)
+    value_jac_b, value_b = problem.jacobian()
     n_exp = len(problem.sims)
     y = np.broadcast_to(problem.y, (len(starts), problem.y.size)) if data is None else np.asarray(data)
     y_dev, _ = shard_batch(y)
@@ -115,6 +116,8 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         out.n_grad += k * n_exp
     bar.close()
     out.s = s
+    _, out.J = value_jac(s)  # the Jacobian at the final points, for the error bars
+    out.n_grad += k * n_exp
     # A start that stopped because no step lowered the loss at huge damping is at a
     # (local) minimum to working precision.
     out.converged |= lam >= 1e12
@@ -186,6 +189,11 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
     bar.close()
     final = np.asarray(jax.jit(jax.vmap(loss))(s))[:k]
     out.s = np.asarray(to_s(s))[:k]
+    value_jac_b, _ = problem.jacobian()  # the Jacobian at the final points, for the error bars
+    xs, _ = shard_batch(out.s)
+    ys, _ = shard_batch(np.broadcast_to(problem.y, (xs.shape[0], problem.y.size)))
+    out.J = np.asarray(value_jac_b(xs, ys)[1])[:k]
+    out.n_grad += k * n_exp
     out.n_sim += k * n_exp
     out.loss = final
     out.converged = quiet >= 3

@@ -55,6 +55,17 @@ class Parameter:
             return float(np.log10(x))
         return x / self.value if self.value != 0 else x
 
+    def slope(self, s: float) -> float:
+        """d(value)/ds at s: turns a unit-box Jacobian column into one per SI unit."""
+        x = float(self.from_unit(s))
+        if self.lo is not None:
+            if self.log:
+                return x * np.log(10.0) * (np.log10(self.hi) - np.log10(self.lo))
+            return self.hi - self.lo
+        if self.log:
+            return x * np.log(10.0)
+        return self.value if self.value != 0 else 1.0
+
     @property
     def bounded(self) -> bool:
         return self.lo is not None
@@ -88,6 +99,7 @@ class Problem:
         self.scales = {e: float(np.max(np.abs(d.I))) or 1.0 for e, d in self.datasets.items()}
         self.n_points = sum(len(d.I) for d in self.datasets.values())
         self.y = self.scaled(self.datasets)  # the measured currents, scaled, in residual order
+        self._compiled = None
 
     def scaled(self, datasets) -> np.ndarray:
         """Measured currents of ``datasets`` (aligned like this problem's) as one scaled vector."""
@@ -167,6 +179,12 @@ class Problem:
         out = np.array(draws).T.reshape(n, len(self.parameters))
         out[0] = first
         return out
+
+    def jacobian(self):
+        """(value_and_jacobian, value), batched over (start, data set); compiled once."""
+        if self._compiled is None:
+            self._compiled = jacobian_fn(self)
+        return self._compiled
 
     def check_simulations(self, theta: Mapping[str, float]) -> None:
         """Raise SolverError if a simulation at theta fails (called outside traced code)."""

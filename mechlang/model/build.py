@@ -1315,6 +1315,11 @@ def _finish(builder: _Builder, loader_diags: list[Diagnostic]) -> ir.Model:
         # Warnings are left out here: after an error they are mostly its echoes
         # (a species "not used" because its step failed to build).
         raise ModelError(errors)
+    from mechlang.symbolic import thermo  # cycles need the whole, valid network
+
+    cycle_errors = thermo.check(model)
+    if cycle_errors:
+        raise ModelError(cycle_errors)
     return dataclasses.replace(model, diagnostics=tuple(warns))
 
 
