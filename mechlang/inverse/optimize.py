@@ -8,8 +8,9 @@
 Levenberg-Marquardt keeps the bounds by projecting its steps onto the box; the
 gradient methods work on logit(s) instead.  Each returns an :class:`Outcome` with the
 points, losses, convergence flags, the loss history of every start, and how many forward
-simulations (``n_sim``: residual evaluations x experiments, per start) and Jacobian or
-gradient evaluations (``n_grad``) were spent.
+simulations (``n_sim``: forward runs of one experiment that were not part of a Jacobian
+or gradient) and Jacobian or gradient evaluations of one experiment (``n_grad``, each
+including its forward run) were spent.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
     k, p = s.shape
     r, J = value_jac(s)
     out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
-    out.n_sim += k * n_exp
-    out.n_grad += k * n_exp
+    out.n_grad += k * n_exp  # a Jacobian evaluation includes its forward run
     lam = np.full(k, 1e-3)
+    nu = np.full(k, 2.0)
     active = np.ones(k, bool)
     out.history.append(out.loss.copy())
     bar = _progress(max_iter, progress, "lm")
@@ -92,11 +93,18 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             out.n_sim += int(trying.sum()) * n_exp
             lc = np.sum(rc**2, axis=1)
             ok = trying & np.isfinite(lc) & (lc < out.loss)
+            # Nielsen's damping update from the gain ratio actual / predicted reduction.
+            d = cand - s
+            predicted = -(2 * np.einsum("ki,ki->k", d, g) + np.einsum("ki,kij,kj->k", d, A, d))
+            rho = (out.loss - lc) / np.maximum(predicted, 1e-300)
             trial_s[ok] = cand[ok]
             trial_loss[ok] = lc[ok]
             improved |= ok
-            lam[ok] = np.maximum(lam[ok] / 3.0, 1e-12)
-            lam[trying & ~ok] *= 4.0
+            lam[ok] = np.maximum(lam[ok] * np.maximum(1 / 3, 1 - (2 * rho[ok] - 1) ** 3), 1e-12)
+            nu[ok] = 2.0
+            bad = trying & ~ok
+            lam[bad] *= nu[bad]
+            nu[bad] *= 2.0
             trying &= ~ok
             trying &= lam < 1e12
         # Convergence: no improvement possible, or a relative change below tol.
@@ -112,12 +120,12 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         if not active.any():
             break
         r, J = value_jac(s)
-        out.n_sim += k * n_exp
         out.n_grad += k * n_exp
     bar.close()
     out.s = s
-    _, out.J = value_jac(s)  # the Jacobian at the final points, for the error bars
-    out.n_grad += k * n_exp
+    # The last Jacobian, for the error bars: taken at the final point or at the one before
+    # a last step whose loss change was below tol.
+    out.J = J
     # A start that stopped because no step lowered the loss at huge damping is at a
     # (local) minimum to working precision.
     out.converged |= lam >= 1e12
@@ -174,10 +182,9 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
         s, state, value = batched(s, state, scales)
         value = np.asarray(value)[:k]
         out.iterations = it + 1
-        # A line search evaluates the loss a few times; count each as a simulation and
-        # each gradient as a gradient evaluation.
-        evals = 1 if method == "adam" else 2
-        out.n_sim += k * n_exp * evals
+        # Adam: one gradient per iteration.  L-BFGS: the gradient and, typically, one more
+        # trial point of the line search (an estimate: the zoom search may take more).
+        out.n_sim += k * n_exp * (0 if method == "adam" else 1)
         out.n_grad += k * n_exp
         out.history.append(value.copy())
         bar.update(1, loss=float(np.nanmin(value)))
@@ -194,7 +201,6 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
     ys, _ = shard_batch(np.broadcast_to(problem.y, (xs.shape[0], problem.y.size)))
     out.J = np.asarray(value_jac_b(xs, ys)[1])[:k]
     out.n_grad += k * n_exp
-    out.n_sim += k * n_exp
     out.loss = final
     out.converged = quiet >= 3
     return out
