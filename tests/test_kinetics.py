@@ -29,26 +29,28 @@ jax.config.update("jax_enable_x64", True)
 
 T_CELL = 310.0  # K, the experiment's temperature in LAWS
 
-# One couple per law; E0 differs per couple so that a wrong E0 would show.
+# One couple per law (parallel reversible steps between the same species with different
+# E0 would be a thermodynamic contradiction, which `load` rejects); E0 differs per couple
+# so that a wrong E0 would show.
 LAWS = """
 law bv_by_hand(E0, k0, alpha) {
   kred = k0 * exp(-alpha * f * (E - E0))
   kox  = k0 * exp((1 - alpha) * f * (E - E0))
 }
-species A: D = 1e-5 cm^2/s, c = 1 mM
-species B: D = 1e-5 cm^2/s
-species C: D = 1e-5 cm^2/s, c = 1 mM
-species D: D = 1e-5 cm^2/s
+species A, A2, A3, A4: D = 1e-5 cm^2/s, c = 1 mM
+species B, B2, B3, B4: D = 1e-5 cm^2/s
+species C, C2, C3: D = 1e-5 cm^2/s, c = 1 mM
+species D, D2, D3: D = 1e-5 cm^2/s
 param k0 = 2e-3 cm/s
 param lambda = 0.3 eV
 param kx = 2 * k0
 BV:  A + e- <=> B ; butler_volmer(0.1 V, k0, 0.3)
-MA:  A + e- <=> B ; marcus(-0.05 V, k0, lambda)
-MC:  A + e- <=> B ; mhc(0.2 V, k0, lambda)
-MX:  A + e- <=> B ; mhc(0.2 V, k0, lambda, exact = 1)
+MA:  A2 + e- <=> B2 ; marcus(-0.05 V, k0, lambda)
+MC:  A3 + e- <=> B3 ; mhc(0.2 V, k0, lambda)
+MX:  A4 + e- <=> B4 ; mhc(0.2 V, k0, lambda, exact = 1)
 MX2: C + 2 e- <=> D ; mhc(0 V, kx, 0.5 eV, exact = 1)
-U:   C + e- <=> D ; bv_by_hand(0.15 V, k0, 0.4)
-NE:  C + e- <=> D ; nernst(0 V)
+U:   C2 + e- <=> D2 ; bv_by_hand(0.15 V, k0, 0.4)
+NE:  C3 + e- <=> D3 ; nernst(0 V)
 CH:  B -> D ; k = 1 s^-1
 experiment cv { technique = cv, E_start = 0.5 V, E_vertex = -0.5 V, scan_rate = 1 V/s, T = 310 K }
 """
