@@ -138,6 +138,7 @@ class Simulator:
 
     def _run(self, literal: dict, derived: dict) -> Result:
         values = {n: jnp.asarray(v, dtype=float) for n, v in literal.items()}
+        values["T"] = values[self.experiment.settings["T"]]  # for values derived at the cell's T
         for name in self._order:
             if name in self._derived:
                 if name in derived:

@@ -72,3 +72,36 @@ experiment cv {{
     assert thermo.check(mechlang.load(write(tmp_path, text.format(K=K)))) == []
     with pytest.raises(mechlang.ModelError):
         mechlang.load(write(tmp_path, text.format(K=K * 3), "bad.mech"))
+
+
+def test_a_step_given_only_kf_gets_its_K_from_the_cycle(tmp_path):
+    text = SQUARE.replace("C2: B <=> D ; kf = 10 s^-1, K = K_BD", "C2: B <=> D ; kf = 10 s^-1")
+    text = text.format(K_BD="1")  # unused now
+    model = mechlang.load(write(tmp_path, text))
+    kb = model.values["C2.kb"]
+    assert "cycle" in kb.derived_from
+    f = 96485.33212 / (8.314462618 * 298.15)
+    K_BD = 1e-3 * __import__("math").exp(f * 0.4)
+    assert model.evaluate()["C2.kb"] == pytest.approx(10.0 / K_BD, rel=1e-9)
+    # At run time it follows the other constants (and the experiment's temperature).
+    sim = mechlang.compile(model, points=60, dE=5e-3)
+    assert sim({"E0_2": 0.25}).I.shape == sim().I.shape
+    out = subprocess.run([sys.executable, "-m", "mechlang.cli.main", "show", str(tmp_path / "model.mech")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "C2.kb" in out.stdout and "cycle" in out.stdout
+
+
+def test_kf_alone_outside_any_cycle_is_an_error(tmp_path):
+    text = """
+species A: D = 1e-5 cm^2/s, c = 1 mM
+species B, C: D = 1e-5 cm^2/s
+E1: A + e- <=> B ; nernst(0 V)
+C1: B <=> C ; kf = 1 s^-1
+experiment cv {
+  technique = cv
+  E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 0.1 V/s
+}
+"""
+    with pytest.raises(mechlang.ModelError) as info:
+        mechlang.load(write(tmp_path, text))
+    assert "C1" in str(info.value) and "give K or kb" in str(info.value)

@@ -159,4 +159,9 @@ def run(args) -> int:
             plot_rates(model, rates, plot)
         return 0
     print(render(derive(model), latex=bool(args.latex)))
+    derived = [v for v in model.values.values() if v.derived_from]
+    if derived:
+        print("\nValues derived, not given in the file:")
+        for v in derived:
+            print(f"  {v.name} = {_fmt(v.expr, bool(args.latex))}   ({v.derived_from})")
     return 0

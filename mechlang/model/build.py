@@ -38,6 +38,7 @@ from mechlang.model import units as U
 from mechlang.syntax import ast
 from mechlang.syntax.imports import Declarations as _Decls, Loader as _Loader, library_dirs
 from mechlang.syntax.parser import parse
+from mechlang.symbolic import thermo
 
 __all__ = ["load", "load_string", "library_dirs"]
 
@@ -981,12 +982,12 @@ class _Builder:
         if not keys & {"k", "kf"}:
             self.err("a chemical step needs a forward rate constant 'k' or 'kf'", kin.span)
             return None
-        if rx.reversible and not keys & {"kb", "K"}:
-            key = "k" if "k" in keys else "kf"
+        thermo_kb = rx.reversible and "kf" in keys and not keys & {"kb", "K"}
+        if rx.reversible and not keys & {"kb", "K"} and not thermo_kb:
             self.err(
-                f"a reversible step (<=>) needs kf and kb, or kf and K; '{key} = ...' alone is for an "
-                "irreversible step (->)",
-                entries[key].span,
+                "a reversible step (<=>) needs kf and kb, or kf and K ('k = ...' alone is for an "
+                "irreversible step ->; 'kf = ...' alone lets K follow from a thermodynamic cycle)",
+                entries["k"].span,
             )
             return None
         if not rx.reversible and keys & {"kb", "K"}:
@@ -1029,6 +1030,13 @@ class _Builder:
             expr = sympy.Symbol(kf) / sympy.Symbol(K)
             self.add_value(ir.Value(name, expr, U.si_unit(kb_dim), "step", entries["K"].span, U.si_unit(kb_dim), 1.0),
                            kb_dim)
+            return ir.MassAction(kf, name)
+        if thermo_kb:
+            # K follows from the thermodynamic cycle this step closes (symbolic.thermo).
+            bdim = U.CONCENTRATION ** (1 - order_b) / U.TIME
+            name = f"{label}.kb"
+            self.add_value(ir.Value(name, thermo.PENDING, U.si_unit(bdim), "step", entries["kf"].span,
+                                    U.si_unit(bdim), 1.0), bdim)
             return ir.MassAction(kf, name)
         return ir.MassAction(kf, None)
 
@@ -1315,9 +1323,7 @@ def _finish(builder: _Builder, loader_diags: list[Diagnostic]) -> ir.Model:
         # Warnings are left out here: after an error they are mostly its echoes
         # (a species "not used" because its step failed to build).
         raise ModelError(errors)
-    from mechlang.symbolic import thermo  # cycles need the whole, valid network
-
-    cycle_errors = thermo.check(model)
+    model, cycle_errors = thermo.complete(model)  # cycles need the whole, valid network
     if cycle_errors:
         raise ModelError(cycle_errors)
     return dataclasses.replace(model, diagnostics=tuple(warns))

@@ -41,6 +41,7 @@ class Value:
     display_scale: float = 1.0  # SI value of one display_unit
     bounds: tuple[float, float] | None = None  # SI
     log: bool = False
+    derived_from: str = ""  # how a value the file did not give was derived (a thermodynamic cycle)
 
     @property
     def symbol(self) -> sympy.Symbol:
@@ -200,6 +201,17 @@ class Model:
             if name in overrides:
                 out[name] = float(overrides[name])
             else:
-                subs = {sympy.Symbol(k): out[k] for k in map(str, v.expr.free_symbols)}
+                subs = {sympy.Symbol(k): out[k] for k in map(str, v.expr.free_symbols) if k != "T"}
+                if "T" in map(str, v.expr.free_symbols):  # a value derived at the cell temperature
+                    subs[sympy.Symbol("T")] = self.temperature()
                 out[name] = float(v.expr.subs(subs))
         return out
+
+    def temperature(self) -> float:
+        """The temperature of the first experiment (298.15 K without one), for values that
+        depend on it outside a simulation; a simulation uses its own experiment's T."""
+        for e in self.experiments_.values():
+            v = self.values.get(e.settings.get("T", ""))
+            if v is not None and v.expr.is_number:
+                return float(v.expr)
+        return 298.15

@@ -7,16 +7,24 @@ zero.  With ln K_j of a chemical step = ln(kf/kb) and of an electron transfer
 = n F E0 / (R T) (the reduction), every integer vector c in the null space of the
 stoichiometric matrix must satisfy  sum_j c_j ln K_j = 0.  A file that gives every
 constant of such a cycle must give consistent ones (DigiSim's "thermodynamically
-superfluous reactions").
+superfluous reactions"), and a reversible chemical step given only ``kf`` gets its
+equilibrium constant from the cycle it closes: kb = kf / K with
+ln K = -(sum of c_j ln K_j over the cycle's other steps) / c_step, an expression of the
+other steps' values and of the temperature ``T`` of the experiment being simulated.
 """
 
 from __future__ import annotations
 
 import sympy
 
+import dataclasses
+
 from mechlang import constants, kinetics
 from mechlang.errors import Diagnostic, error
 from mechlang.model import ir
+
+PENDING = sympy.Symbol("__from_thermodynamic_cycle__")  # kb of a step given only kf
+T_SYM = sympy.Symbol("T")
 
 
 def _ln_K(model: ir.Model, step: ir.Step, T: float):
@@ -25,7 +33,9 @@ def _ln_K(model: ir.Model, step: ir.Step, T: float):
     if not step.reversible:
         return None
     if isinstance(kin, ir.MassAction):
-        return sympy.log(sympy.Symbol(kin.kf)) - sympy.log(sympy.Symbol(kin.kb)) if kin.kb else None
+        if not kin.kb or model.values[kin.kb].expr == PENDING:
+            return None
+        return sympy.log(sympy.Symbol(kin.kf)) - sympy.log(sympy.Symbol(kin.kb))
     if isinstance(kin, ir.LawCall):
         args = dict(kin.args)
         if kin.law in model.laws:
@@ -59,6 +69,60 @@ def cycles(model: ir.Model) -> list[dict[str, int]]:
     return out
 
 
+def _cycle_text(cycle: dict[str, int]) -> str:
+    return " ".join(f"{'+' if c > 0 else '-'} {abs(c) if abs(c) != 1 else ''}{lab}".replace("  ", " ")
+                    for lab, c in cycle.items()).lstrip("+ ")
+
+
+def complete(model: ir.Model) -> tuple[ir.Model, list[Diagnostic]]:
+    """Derive the equilibrium constants left to the cycles, then check every cycle.
+
+    Returns the model with those ``kb`` values filled in, and the errors."""
+    pending = [s for s in model.steps if isinstance(s.kinetics, ir.MassAction) and s.kinetics.kb
+               and model.values[s.kinetics.kb].expr == PENDING]
+    if not pending:
+        return model, check(model)
+    by_label = {s.label: s for s in model.steps}
+    values = dict(model.values)
+    diags = []
+    all_cycles = cycles(model)
+    for step in pending:
+        found = None
+        for cycle in all_cycles:
+            if step.label not in cycle:
+                continue
+            others = {lab: _ln_K(model, by_label[lab], T_SYM) for lab in cycle if lab != step.label}
+            if all(v is not None for v in others.values()):
+                found = cycle, others
+                break
+        kb = step.kinetics.kb
+        if found is None:
+            diags.append(error(
+                f"step {step.label} gives only kf, but closes no thermodynamic cycle whose other "
+                "constants are all given: give K or kb", model.values[kb].span))
+            continue
+        cycle, others = found
+        ln_K = -sum(cycle[lab] * term for lab, term in others.items()) / cycle[step.label]
+        values[kb] = dataclasses.replace(
+            values[kb], expr=sympy.Symbol(step.kinetics.kf) * sympy.exp(-ln_K),
+            derived_from=f"thermodynamic cycle {_cycle_text(cycle)}")
+    # Derived values depend on the other steps' values: keep dependencies first.
+    ordered, seen = {}, set()
+
+    def visit(name):
+        if name in seen or name not in values:
+            return
+        seen.add(name)
+        for dep in values[name].expr.free_symbols:
+            visit(dep.name)
+        ordered[name] = values[name]
+
+    for name in values:
+        visit(name)
+    model = dataclasses.replace(model, values=ordered)
+    return model, diags + (check(model) if not diags else [])
+
+
 def check(model: ir.Model, rtol: float = 1e-6) -> list[Diagnostic]:
     """Errors for cycles whose constants are inconsistent, at every temperature used."""
     temps = sorted({round(v, 9) for v in (model.evaluate()[e.settings["T"]] for e in model.experiments_.values())})
@@ -66,17 +130,20 @@ def check(model: ir.Model, rtol: float = 1e-6) -> list[Diagnostic]:
     by_label = {s.label: s for s in model.steps}
     diags = []
     for cycle in cycles(model):
+        if any(isinstance(by_label[lab].kinetics, ir.MassAction) and by_label[lab].kinetics.kb
+               and model.values[by_label[lab].kinetics.kb].derived_from for lab in cycle):
+            continue  # closed by construction
         for T in temps or [298.15]:
             terms = {lab: _ln_K(model, by_label[lab], T) for lab in cycle}
             if any(t is None for t in terms.values()):
                 continue
-            values = {lab: float(t.subs({sympy.Symbol(k): numbers[k] for k in map(str, t.free_symbols)}))
+            values = {lab: float(t.subs({sympy.Symbol(k): numbers[k] for k in map(str, t.free_symbols)
+                                         if k != "T"}).subs(T_SYM, T))
                       for lab, t in terms.items()}
             total = sum(c * values[lab] for lab, c in cycle.items())
             size = sum(abs(c * values[lab]) for lab, c in cycle.items())
             if abs(total) > rtol * max(size, 1.0):
-                text = " ".join(f"{'+' if c > 0 else '-'} {abs(c) if abs(c) != 1 else ''}{lab}".replace("  ", " ")
-                                for lab, c in cycle.items()).lstrip("+ ")
+                text = _cycle_text(cycle)
                 mV = 1e3 * total * constants.R * T / constants.F
                 last = max((by_label[lab] for lab in cycle), key=lambda s: (s.span.line, s.span.column))
                 diags.append(error(
