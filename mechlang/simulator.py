@@ -13,6 +13,7 @@ from mechlang.codegen.jaxify import compile_exprs
 from mechlang.errors import ModelError, SolverError, did_you_mean, error
 from mechlang.model import ir
 from mechlang.numerics.options import Options
+from mechlang.numerics.steady import SteadyState
 from mechlang.numerics.transient import Transient
 from mechlang.symbolic.system import SymbolicSystem, derive
 
@@ -21,6 +22,10 @@ from mechlang.symbolic.system import SymbolicSystem, derive
 @dataclass(frozen=True)
 class Result:
     """A simulated experiment: time (s), applied potential (V), current (A, anodic > 0).
+
+    For a steady-state ``polarization`` experiment ``t`` is all zeros (there is no time),
+    ``E`` the ``points`` potentials from E_start to E_end, ``x`` is ``[0]`` and
+    ``c_final`` the bulk concentrations (the surface ones, with no transport).
 
     ``newton_update`` (largest last Newton correction per step, relative to the largest
     bulk concentration; zero for linear systems, which one Newton step solves exactly)
@@ -112,7 +117,10 @@ class Simulator:
             self.defaults[self._private.get(name, name)] = numbers[name]
         settings = {k: numbers[v] for k, v in own.items()}
         settings["cycles"] = self.experiment.cycles
-        self._transient = Transient(self.system, model, self.experiment, self.options, settings)
+        settings["points"] = self.experiment.points
+        # `transport none` (only polarization, checked at load): surface = bulk, no time loop.
+        engine = SteadyState if "none" in model.transport else Transient
+        self._transient = engine(self.system, model, self.experiment, self.options, settings)
         self._c_scale = max([numbers[c] for c in self.system.bulk] + [1e-30])
         self._jit = jax.jit(self._run)
 

@@ -134,8 +134,11 @@ def summary(model) -> str:
         width = max(len(s.name) for s in model.species)
         for s in model.species:
             props = []
-            props.append("D = " + (_fmt_value(model, numbers, s.D) if s.D else "-"))
-            props.append("c = " + _fmt_value(model, numbers, s.c))
+            if s.solid:
+                props.append("solid (unit activity)")
+            else:
+                props.append("D = " + (_fmt_value(model, numbers, s.D) if s.D else "-"))
+                props.append("c = " + _fmt_value(model, numbers, s.c))
             if s.z_declared:
                 props.append(f"z = {s.z:+d}" if s.z else "z = 0")
             lines.append(f"    {s.name:<{width}}  " + ", ".join(props))

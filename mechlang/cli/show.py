@@ -29,7 +29,7 @@ def _fmt(expr, latex: bool) -> str:
     return sympy.sstr(expr)
 
 
-def render(system: SymbolicSystem, latex: bool = False) -> str:
+def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("diffusion",)) -> str:
     eq = " = "
     out = []
     wrap = (lambda s: f"$$ {s} $$") if latex else (lambda s: "  " + s)
@@ -40,7 +40,10 @@ def render(system: SymbolicSystem, latex: bool = False) -> str:
     species = ", ".join(system.species)
     out.append(f"Species carried by the simulator: {species}")
     out.append("")
-    out.append("Transport: dc/dt = div(D grad c) + R  in each species; at the electrode -D dc/dx = J.")
+    if "none" in transport:
+        out.append("Transport: none (steady state): surface concentrations = bulk; I = -F A sum_j n_j v_j.")
+    else:
+        out.append("Transport: dc/dt = div(D grad c) + R  in each species; at the electrode -D dc/dx = J.")
     if system.step_rates:
         out.append("")
         out.append("Net rates of the homogeneous steps (mol m^-3 s^-1):")
@@ -158,7 +161,7 @@ def run(args) -> int:
         if plot:
             plot_rates(model, rates, plot)
         return 0
-    print(render(derive(model), latex=bool(args.latex)))
+    print(render(derive(model), latex=bool(args.latex), transport=model.transport))
     derived = [v for v in model.values.values() if v.derived_from]
     if derived:
         print("\nValues derived, not given in the file:")

@@ -4,6 +4,7 @@ A data file is a table with a header naming its columns::
 
     E,I                 a sweep (cv, lsv): current against potential, in recording order
     t,I   or  t,E,I     a transient (ca): current against time
+    E,I                 a polarization curve: steady current against potential, any order
 
 Names are case-insensitive: ``E`` (potential), ``I`` (current), ``t`` (time) and ``j``
 (current density, turned into a current with the experiment's ``area``).  Values are SI
@@ -24,6 +25,12 @@ before a vertex, or of which fewer than half can be placed, do not follow the pr
 that is a :class:`~mechlang.errors.DataError` naming the file and the row.
 
 Transient data are matched by time; points before t = 0 or after ``duration`` are left out.
+
+Polarization data are matched by potential alone: points outside the range E_start..E_end
+are left out, and :func:`predict` interpolates the simulated curve (``points`` potentials
+evenly spaced over that range) linearly at each data potential.  The interpolation error
+is of order (f dE)^2/8 of the current for a Butler-Volmer exponential (dE the spacing):
+below 0.1 % for 4 mV (101 points over 0.4 V); raise ``points`` for coarser data ranges.
 
 :func:`predict` evaluates a simulated :class:`~mechlang.simulator.Result` at the kept data
 points, in pure JAX (differentiable, jit- and vmap-safe).
@@ -47,6 +54,7 @@ __all__ = ["Dataset", "read_table", "load_dataset", "predict"]
 
 SWEEPS = ("cv", "lsv")
 TRANSIENTS = ("ca",)
+STEADY = ("polarization",)
 
 _DIMS = {"E": POTENTIAL, "I": CURRENT, "t": TIME, "j": CURRENT / LENGTH**2}
 _WHAT = {"E": "potential", "I": "current", "t": "time", "j": "current density"}
@@ -66,7 +74,8 @@ class Dataset:
 
     experiment: str  # experiment name
     source: str  # file path as given, or "<arrays>"
-    kind: str  # "sweep" (matched by potential and sweep direction) or "transient" (matched by time)
+    kind: str  # "sweep" (matched by potential and sweep direction), "transient" (matched by time)
+    #            or "polarization" (matched by potential alone)
     x: np.ndarray  # sweep: E (V) of each kept point; transient: t (s)
     segment: np.ndarray  # sweep: programme segment of each kept point (int); transient: zeros
     I: np.ndarray  # noqa: E741  measured current of each kept point, A (anodic positive)
@@ -476,6 +485,22 @@ def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float
     return np.flatnonzero(keep), dropped, _left_out_notes(reasons)
 
 
+def _align_polarization(E: np.ndarray, rows: np.ndarray, file: str, E_start: float, E_end: float) -> tuple:
+    lo, hi = min(E_start, E_end), max(E_start, E_end)
+    eps = 1e-9 * max(hi - lo, 1e-3)
+    keep = (E >= lo - eps) & (E <= hi + eps)
+    reasons: dict[str, list[int]] = {}
+    for i in np.flatnonzero(~keep):
+        reasons.setdefault(f"outside the potential range {_fmt_v(lo)} .. {_fmt_v(hi)}", []).append(int(rows[i]))
+    dropped = tuple(sorted(r for rs in reasons.values() for r in rs))
+    if keep.sum() < 0.5 * len(E):
+        line = dropped[0] if file != _ARRAYS else 0
+        _fail(f"the data do not follow the experiment (polarization, {_fmt_v(lo)} .. {_fmt_v(hi)}): only "
+              f"{int(keep.sum())} of {len(E)} points lie in that range (is the potential column in the right unit?)",
+              file, line, 1 if line else 0)
+    return np.flatnonzero(keep), dropped, _left_out_notes(reasons)
+
+
 # -- loading -----------------------------------------------------------------------------
 
 
@@ -507,17 +532,19 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         kind, xname = "sweep", "E"
     elif technique in TRANSIENTS:
         kind, xname = "transient", "t"
+    elif technique in STEADY:
+        kind, xname = "polarization", "E"
     else:
         raise DataError(error(f"{file}: data for a '{technique}' experiment ('{experiment.name}') "
-                              f"cannot be compared yet; supported: {', '.join(SWEEPS + TRANSIENTS)}"))
-    need = {"sweep": "E and I", "transient": "t and I"}[kind]
+                              f"cannot be compared yet; supported: {', '.join(SWEEPS + TRANSIENTS + STEADY)}"))
+    need = {"sweep": "E and I", "transient": "t and I", "polarization": "E and I"}[kind]
     missing = [c for c in (xname, "I") if c not in columns and not (c == "I" and "j" in columns)]
     if missing:
         have = ", ".join(columns) or "none"
         raise DataError(error(
             f"the data need columns {need} for a {technique} experiment ('{experiment.name}'); "
             f"missing: {', '.join(missing)} (found: {have})", Span(file),
-            "the columns needed: E and I for a cv or lsv, t and I for a ca "
+            "the columns needed: E and I for a cv, lsv or polarization, t and I for a ca "
             "(a current density may be given as j, with the experiment's area)"))
     notes: list[str] = []
     if "I" in columns:
@@ -541,6 +568,14 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         kept, segment, dropped, more = _align_sweep(E, rows, file, technique, corners)
         if "t" in columns:
             more.append("column t not used: sweep data are matched by potential and sweep direction")
+        x = E[kept]
+    elif kind == "polarization":
+        E = columns["E"]
+        kept, dropped, more = _align_polarization(E, rows, file, float(settings["E_start"]),
+                                                  float(settings["E_end"]))
+        segment = np.zeros(len(kept), dtype=int)
+        if "t" in columns:
+            more.append("column t not used: polarization data are matched by potential")
         x = E[kept]
     else:
         t = columns["t"]
@@ -574,6 +609,7 @@ def predict(dataset: Dataset, result, plan=None):
     step's current), so points between a corner and the first step are covered.
     Transients: linear interpolation in time; points before the first simulated time take
     the first step's current (the current at t = 0 itself is not simulated).
+    Polarization: linear interpolation against the potential (``plan`` not needed).
 
     Pure JAX in ``result``: differentiable, and safe under ``jax.jit`` and ``jax.vmap``
     (the dataset and the plan are static).
@@ -582,6 +618,11 @@ def predict(dataset: Dataset, result, plan=None):
 
     if dataset.kind == "transient":
         return jnp.interp(jnp.asarray(dataset.x), result.t, result.I)
+    if dataset.kind == "polarization":  # evenly spaced potentials, either direction
+        rising = result.E[-1] >= result.E[0]
+        xp = jnp.where(rising, result.E, result.E[::-1])
+        fp = jnp.where(rising, result.I, result.I[::-1])
+        return jnp.interp(jnp.asarray(dataset.x), xp, fp)
     if plan is None:
         raise ValueError("predict: a sweep needs the simulator's plan (step counts per segment)")
     plan = tuple(int(p) for p in plan)

@@ -172,13 +172,16 @@ class _Env:
 
 _SPECIES_PROPS = ("D", "c", "z")
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion",)
+_TRANSPORTS = ("diffusion", "none")  # none: no mass transport, surface = bulk (polarization only)
 _FUTURE_TRANSPORTS = ("migration", "convection", "poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
     "lsv": (("E_start", "E_end", "scan_rate"), ()),
     "ca": (("E_initial", "E_step", "duration"), ()),
+    "polarization": (("E_start", "E_end"), ("points",)),
 }
+_STEADY_TECHNIQUES = ("polarization",)  # the techniques that run with `transport none`
+_SPECIES_FLAGS = ("solid",)
 _FUTURE_TECHNIQUES = ("swv", "dpv", "step", "galvanostatic", "chronopotentiometry", "eis", "npv", "ac")
 _COMMON_KEYS = ("technique", "geometry", "area", "T", "Ru", "Cdl")
 _KEY_DIMS = {
@@ -214,6 +217,7 @@ class _Builder:
         self.used_params: set[str] = set()
         self.used_species: set[str] = set()
         self.species_in_steps: dict[str, str] = {}  # species -> first step label using it
+        self.transport_ir: tuple[str, ...] = ("diffusion",)
         self.species_ir: dict[str, ir.Species] = {}
         self.species_with_bad_props: set[str] = set()  # no "missing D" echo for these
         self.law_ir: dict[str, ir.UserLaw] = {}
@@ -663,6 +667,24 @@ class _Builder:
                              f"first given at {_where(props[key].name.span)}")
                 else:
                     props[key] = prop
+            solid = False
+            for flag in decl.flags:
+                if flag.name in _SPECIES_FLAGS:
+                    solid = True
+                else:
+                    self.species_with_bad_props.add(name)
+                    self.err(f"unknown species flag '{flag.name}'{_suggest(flag.name, _SPECIES_FLAGS)}", flag.span,
+                             "a bare word after the colon can be 'solid' (a phase of unit activity, e.g. metallic Li)")
+            if solid:
+                for key in ("D", "c"):
+                    if key in props:
+                        self.species_with_bad_props.add(name)
+                        self.err(f"a solid species takes no '{key}': it has unit activity and does not move",
+                                 props[key].name.span, f"leave '{key} = ...' out of 'species {name}: solid'")
+                z = self.charge(props["z"].value) if "z" in props else None
+                self.species_ir[name] = ir.Species(name, None, "", z or 0, z is not None, False, ident.span,
+                                                   solid=True)
+                continue
             D = None
             if "D" in props:
                 D = self.make_value(f"{name}.D", props["D"].value, "species", U.LENGTH**2 / U.TIME, "D")
@@ -1047,7 +1069,9 @@ class _Builder:
             return ("diffusion",)
         out = []
         for ident in t.laws:
-            if ident.name in _TRANSPORTS:
+            if ident.name == "none" and len(t.laws) > 1:
+                self.err("`transport none` cannot be combined with other transport laws", ident.span)
+            elif ident.name in _TRANSPORTS:
                 out.append(ident.name)
             elif ident.name in _FUTURE_TRANSPORTS:
                 self.err(f"transport '{ident.name}' is not supported yet (only diffusion)", ident.span)
@@ -1079,22 +1103,32 @@ class _Builder:
         # technique
         if "technique" not in entries:
             self.err(f"experiment '{name}' has no technique", decl.name.span,
-                     "add 'technique = cv', 'lsv' or 'ca'")
+                     "add 'technique = cv', 'lsv', 'ca' or 'polarization'")
             return None
         tech_e = entries["technique"].value
         if not isinstance(tech_e, ast.Name):
-            self.err("technique must be one of cv, lsv, ca", tech_e.span)
+            self.err("technique must be one of cv, lsv, ca, polarization", tech_e.span)
             return None
         technique = tech_e.name
         if technique not in _TECHNIQUES:
             if technique in _FUTURE_TECHNIQUES:
-                self.err(f"technique '{technique}' is not supported yet (cv, lsv and ca are)", tech_e.span)
+                self.err(f"technique '{technique}' is not supported yet (cv, lsv, ca and polarization are)",
+                         tech_e.span)
             else:
                 self.err(f"unknown technique '{technique}'{_suggest(technique, _TECHNIQUES)}", tech_e.span,
-                         "techniques: cv, lsv, ca")
+                         "techniques: cv, lsv, ca, polarization")
             return None
         required, optional = _TECHNIQUES[technique]
         applicable = (*required, *optional, *_COMMON_KEYS)
+        steady = technique in _STEADY_TECHNIQUES
+        if ("none" in self.transport_ir) != steady:
+            if steady:
+                self.err(f"technique '{technique}' with mass transport (a steady state with diffusion) is not "
+                         "supported yet", tech_e.span, "add 'transport none' (surface concentrations = bulk)")
+            else:
+                self.err(f"technique '{technique}' needs mass transport, but the file says 'transport none'",
+                         tech_e.span, "only polarization runs without transport; remove 'transport none'")
+            ok = False
         suggested = set()
         for key, a in entries.items():
             if key in applicable:
@@ -1171,7 +1205,7 @@ class _Builder:
             return v
 
         for key in (*required, *optional):
-            if key == "cycles":
+            if key in ("cycles", "points"):
                 continue
             if key in entries:
                 v = setting(key, entries[key].value)
@@ -1200,6 +1234,19 @@ class _Builder:
                 values_ok = False
             else:
                 cycles = int(value)
+        points = 101 if technique == "polarization" else 0
+        if "points" in entries:
+            e = entries["points"].value
+            lit = _literal(e)
+            try:
+                value = Fraction(lit[0]) if lit is not None and lit[1] is None else None
+            except ValueError:
+                value = None
+            if value is None or value.denominator != 1 or value < 1:
+                self.err("`points` must be a whole number of potentials, 1 or more", e.span)
+                values_ok = False
+            else:
+                points = int(value)
         if geometry == "spherical":
             r = setting("r", radius_e)
             values_ok &= r is not None
@@ -1236,13 +1283,15 @@ class _Builder:
                                                    decl.name.span, display, 1.0)
         if not values_ok:
             return None
-        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span)
+        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points)
 
     # -- the whole model --------------------------------------------------------------------
     def check_diffusion(self) -> None:
         for s, label in self.species_in_steps.items():
             sp = self.species_ir.get(s)
-            if sp is None or sp.surface or s in self.species_with_bad_props:
+            if sp is None or sp.surface or sp.solid or s in self.species_with_bad_props:
+                continue
+            if "none" in self.transport_ir:  # nothing moves: D is not needed
                 continue
             if sp.D is None and not any(p.name.name == "D" for p in self.d.species[s][0].props):
                 self.err(
@@ -1283,7 +1332,7 @@ class _Builder:
         self.build_species()
         self.build_laws()
         steps = self.build_steps()
-        transport = self.build_transport()
+        transport = self.transport_ir = self.build_transport()
         experiments = self.build_experiments()
         self.check_diffusion()
         self.warnings()

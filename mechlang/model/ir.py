@@ -61,6 +61,7 @@ class Species:
     z_declared: bool = False
     surface: bool = False
     span: Span = Span("<unknown>")
+    solid: bool = False  # `species Li: solid`: unit activity, no D, no c (c == ""); see symbolic.system
 
 
 @dataclass(frozen=True)
@@ -124,12 +125,13 @@ class UserLaw:
 @dataclass(frozen=True)
 class Experiment:
     name: str
-    technique: str  # "cv" | "lsv" | "ca"
+    technique: str  # "cv" | "lsv" | "ca" | "polarization"
     geometry: str  # "planar" | "spherical"
     settings: Mapping[str, str]  # key -> value name: E_start, E_vertex, E_end, scan_rate, E_initial,
     #                              E_step, duration, area, T, r, Ru, Cdl (those that apply; defaults filled)
     cycles: int = 1  # static: it sets the number of time steps
     span: Span = Span("<unknown>")
+    points: int = 0  # polarization: number of potentials, static (it sets the array shape)
 
 
 def _frozen(d) -> Mapping:
@@ -148,7 +150,7 @@ class Model:
     steps: tuple[Step, ...]
     laws: Mapping[str, UserLaw]
     experiments_: Mapping[str, Experiment]
-    transport: tuple[str, ...] = ("diffusion",)
+    transport: tuple[str, ...] = ("diffusion",)  # or ("none",): surface = bulk, steady state
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)  # warnings
 
     def __post_init__(self):

@@ -14,6 +14,13 @@ Derived once, with SymPy:
 * the flux of every species into the solution at the electrode and the faradaic current
   ``I = -F A sum_j n_j v_j`` (IUPAC: oxidation positive).
 
+A solid (``species Li: solid``) has unit activity: it is not carried (no concentration,
+no transport) and wherever a rate law would multiply by its concentration it multiplies
+by the standard concentration ``c° = 1 mol/L = 1000 mol/m^3`` instead, i.e. by activity 1
+on the same c/c° scale on which a dissolved species at 1 M has activity 1.  So for
+``Li+ + e- <=> Li`` with ``butler_volmer`` the rate is ``v = kred [Li+] - kox c°`` and the
+current is zero at ``E = E0`` when ``[Li+] = 1 M``.
+
 Symbols: a concentration is ``Symbol("[X]")``, a value of the file ``Symbol(NAME)``,
 the electrode potential ``Symbol("E")`` and the temperature ``Symbol("T")``.
 """
@@ -68,7 +75,8 @@ class SymbolicSystem:
 def _product(terms, names_to_index) -> sympy.Expr:
     out = sympy.Integer(1)
     for name, nu in terms:
-        out *= conc(name) ** nu
+        # a name not carried is a solid: unit activity, c° in the rate law (module docstring)
+        out *= (conc(name) if name in names_to_index else sympy.Float(constants.c_standard)) ** nu
     return out
 
 
@@ -95,16 +103,19 @@ def derive(model: ir.Model) -> SymbolicSystem:
         for name, _ in step.reactants + step.products:
             if name not in used:
                 used.append(name)
-    species = tuple(s.name for s in model.species if s.name in used)
+    species = tuple(s.name for s in model.species if s.name in used and not s.solid)
+    solids = {conc(s.name): sympy.Float(constants.c_standard) for s in model.species if s.solid}
     index = {s: i for i, s in enumerate(species)}
     cs = [conc(s) for s in species]
 
     def stoich(step: ir.Step) -> list[int]:
         nu = [0] * len(species)
         for name, k in step.reactants:
-            nu[index[name]] -= k
+            if name in index:
+                nu[index[name]] -= k
         for name, k in step.products:
-            nu[index[name]] += k
+            if name in index:
+                nu[index[name]] += k
         return nu
 
     # Homogeneous steps.
@@ -119,7 +130,7 @@ def derive(model: ir.Model) -> SymbolicSystem:
             if kin.kb is not None:
                 w -= sympy.Symbol(kin.kb) * _product(step.products, index)
         else:
-            w = kin.rate
+            w = kin.rate.subs(solids)
         step_rates.append((step.label, w))
         for i, nu in enumerate(stoich(step)):
             if nu:

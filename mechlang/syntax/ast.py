@@ -124,6 +124,7 @@ class SpeciesDecl:
     props: tuple[Assign, ...]
     surface: bool
     span: Span
+    flags: tuple[Ident, ...] = ()  # bare words after the colon (`solid`)
 
 
 @dataclass(frozen=True)

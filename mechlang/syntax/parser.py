@@ -143,7 +143,11 @@ class _ToAST(Transformer):
             children = children[1:]
         names = tuple(c for c in children if isinstance(c, ast.Ident))
         props = tuple(c for c in children if isinstance(c, ast.Assign))
-        return ast.SpeciesDecl(names, props, surface, self._span(meta))
+        flags = tuple(c[1] for c in children if isinstance(c, tuple) and c[0] == "flag")
+        return ast.SpeciesDecl(names, props, surface, self._span(meta), flags)
+
+    def species_flag(self, meta, children):
+        return ("flag", children[0])
 
     def assign(self, meta, children):
         name, value = children
