@@ -1221,32 +1221,25 @@ class _Builder:
                         U.POTENTIAL,
                     )
                     settings[key] = vname
-        cycles = 1
-        if "cycles" in entries:
-            e = entries["cycles"].value
+        def whole(key: str, default: int, what: str) -> int:
+            """A static whole number >= 1 (it sets the size of the compiled problem)."""
+            nonlocal values_ok
+            if key not in entries:
+                return default
+            e = entries[key].value
             lit = _literal(e)
             try:
                 value = Fraction(lit[0]) if lit is not None and lit[1] is None else None
             except ValueError:
                 value = None
             if value is None or value.denominator != 1 or value < 1:
-                self.err("`cycles` must be a whole number of cycles, 1 or more", e.span)
+                self.err(f"`{key}` must be a whole number of {what}, 1 or more", e.span)
                 values_ok = False
-            else:
-                cycles = int(value)
-        points = 101 if technique == "polarization" else 0
-        if "points" in entries:
-            e = entries["points"].value
-            lit = _literal(e)
-            try:
-                value = Fraction(lit[0]) if lit is not None and lit[1] is None else None
-            except ValueError:
-                value = None
-            if value is None or value.denominator != 1 or value < 1:
-                self.err("`points` must be a whole number of potentials, 1 or more", e.span)
-                values_ok = False
-            else:
-                points = int(value)
+                return default
+            return int(value)
+
+        cycles = whole("cycles", 1, "cycles")
+        points = whole("points", 101 if technique == "polarization" else 0, "potentials")
         if geometry == "spherical":
             r = setting("r", radius_e)
             values_ok &= r is not None
