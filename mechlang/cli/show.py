@@ -37,6 +37,9 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
     def line(lhs: str, rhs) -> None:
         out.append(wrap(lhs + eq + _fmt(rhs, latex)))
 
+    def sub(symbol: str, index: str) -> str:
+        return rf"{symbol}_{{\mathrm{{{index}}}}}" if latex else f"{symbol}_{index}"
+
     species = ", ".join(system.species)
     out.append(f"Species carried by the simulator: {species}")
     out.append("")
@@ -48,11 +51,11 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
         out.append("")
         out.append("Net rates of the homogeneous steps (mol m^-3 s^-1):")
         for label, w in system.step_rates:
-            line(f"w_{label}" if not latex else rf"w_{{\mathrm{{{label}}}}}", w)
+            line(sub("w", label), w)
     out.append("")
     out.append("Source terms R (mol m^-3 s^-1):")
     for s, r in zip(system.species, system.source):
-        line(f"R_{s}" if not latex else rf"R_{{\mathrm{{{s}}}}}", r)
+        line(sub("R", s), r)
     out.append("")
     out.append("Electron transfers at the electrode:")
     for es in system.electrode:
@@ -67,7 +70,7 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
     out.append("")
     out.append("Fluxes into the solution at the electrode (mol m^-2 s^-1):")
     for s, j in zip(system.species, system.flux):
-        line(f"J_{s}" if not latex else rf"J_{{\mathrm{{{s}}}}}", j)
+        line(sub("J", s), j)
     out.append("")
     out.append("Faradaic current (A, anodic positive):")
     line("I", sympy.Symbol("A") * system.current_density)
@@ -78,12 +81,16 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
         out.append("Jacobian entries dR/dc (1/s):")
         for a, b, e in jac:
             line(f"dR_{a}/d[{b}]" if not latex else rf"\partial R_{{{a}}}/\partial c_{{{b}}}", e)
+    from mechlang.numerics.components import components
+
+    groups = "; ".join(
+        "{" + ", ".join(system.species[i] for i in c.species) + "} "
+        + ("block recursion (coupled at every node)" if c.dense else "batched tridiagonal solves")
+        for c in components(system))
+    newton = "linear: one Newton step per time step" if system.linear else "nonlinear: Newton iterations per time step"
     out.append("")
-    out.append(
-        "Numerics: x/L, t D_max/L^2, c/c_ref with L = 6 sqrt(D_max t_total), c_ref the largest "
-        f"bulk concentration; {'linear: one Newton step per time step' if system.linear else 'nonlinear: Newton iterations per time step'}; "
-        f"{'species coupled at each node: block-tridiagonal solve' if system.coupled else 'species coupled only at the electrode: batched tridiagonal solves'}."
-    )
+    out.append("Numerics: x/L, t D_max/L^2, c/c_ref with L = 6 sqrt(D_max t_total), c_ref the largest "
+               f"bulk concentration; {newton}; species solved in order as {groups}.")
     return "\n".join(out)
 
 

@@ -12,8 +12,8 @@ blocks); the electrode rows couple the surface concentrations and the M rates::
 
 We eliminate from the bulk towards the electrode, d_i = P_i d_{i-1} + q_i, solve the
 small (S + M) system at the electrode, then substitute outwards: two ``lax.scan`` s.
-When no homogeneous step couples two species the blocks are diagonal and the recursion
-is S independent Thomas recursions done together, elementwise.
+When no homogeneous step couples two species the blocks are diagonal and
+:func:`solve_uncoupled` does the same by batched tridiagonal solves.
 """
 
 from __future__ import annotations
@@ -40,16 +40,15 @@ def _solve_small(M, rhs):
     return aug[:, S:]
 
 
-def solve(A, B, C, r, B0, G, H, g, dense: bool):
+def solve(A, B, C, r, B0, G, H, g):
     """Solve the bordered block-tridiagonal system above.
 
     Arguments:
         A, C: (N, S) the diagonal inter-node blocks (A[0] and C[N-1] unused).
-        B: (N, S, S) if ``dense`` else (N, S): the diagonal blocks.
+        B: (N, S, S) the diagonal blocks.
         r: (N, S) right-hand side.
         B0: (S, S) the electrode block (always dense: the electrode kinetics couple species).
         G: (S, M), H: (M, S), g: (M,) the electrode border (M may be 0).
-        dense: whether the B blocks have off-diagonal entries.
 
     Returns:
         (d, dv): (N, S) and (M,).
@@ -61,23 +60,17 @@ def solve(A, B, C, r, B0, G, H, g, dense: bool):
     def back(carry, xs):
         P_next, q_next = carry
         a, b, c, rr = xs
-        if dense:
-            Mi = b + c[:, None] * P_next
-            sol = _solve_small(Mi, jnp.concatenate([-jnp.diag(a), (rr - c * q_next)[:, None]], 1))
-            P, q = sol[:, :S], sol[:, S]
-        else:
-            Mi = b + c * P_next
-            P, q = -a / Mi, (rr - c * q_next) / Mi
+        Mi = b + c[:, None] * P_next
+        sol = _solve_small(Mi, jnp.concatenate([-jnp.diag(a), (rr - c * q_next)[:, None]], 1))
+        P, q = sol[:, :S], sol[:, S]
         return (P, q), (P, q)
 
-    zero_P = jnp.zeros((S, S)) if dense else jnp.zeros(S)
     (P1, q1), (Ps, qs) = jax.lax.scan(
-        back, (zero_P, jnp.zeros(S)), (A[1:], B[1:], C[1:], r[1:]), reverse=True
+        back, (jnp.zeros((S, S)), jnp.zeros(S)), (A[1:], B[1:], C[1:], r[1:]), reverse=True
     )
 
     # The electrode: (B_0 + C_0 P_1) d_0 + G dv = r_0 - C_0 q_1,  H d_0 = g.
-    P1m = P1 if dense else jnp.diag(P1)
-    top = jnp.concatenate([B0 + C[0][:, None] * P1m, G], axis=1)
+    top = jnp.concatenate([B0 + C[0][:, None] * P1, G], axis=1)
     bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
     K = jnp.concatenate([top, bottom], axis=0)
     rhs = jnp.concatenate([r[0] - C[0] * q1, g])
@@ -87,7 +80,7 @@ def solve(A, B, C, r, B0, G, H, g, dense: bool):
     # Outwards: d_i = P_i d_{i-1} + q_i.
     def fwd(d_prev, xs):
         P, q = xs
-        d = (P @ d_prev if dense else P * d_prev) + q
+        d = P @ d_prev + q
         return d, d
 
     _, ds = jax.lax.scan(fwd, d0, (Ps, qs))

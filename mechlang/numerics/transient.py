@@ -186,7 +186,7 @@ class Transient:
                 BI = B[:, I][:, :, I]
                 args = (A[:, I], C[:, I], r, BI[0], G[I][:, Jn], cjac[Jn][:, I], -conds[Jn])
                 if comp.dense:
-                    d, dvc = blocksolve.solve(args[0], BI, *args[1:], True)
+                    d, dvc = blocksolve.solve(args[0], BI, *args[1:])
                 else:
                     d, dvc = blocksolve.solve_uncoupled(args[0], jnp.diagonal(BI, axis1=1, axis2=2), *args[1:])
                 du = du.at[:, I].set(d)

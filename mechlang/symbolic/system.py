@@ -69,7 +69,6 @@ class SymbolicSystem:
     flux: tuple[sympy.Expr, ...]  # J_s into solution at the electrode, in terms of symbols v_<label>
     current_density: sympy.Expr  # -F sum n_j v_j, A/m^2, in terms of v_<label>
     linear: bool  # every residual is linear in the concentrations: one Newton step suffices
-    coupled: bool  # homogeneous steps couple different species at the same node
 
 
 def _product(terms, names_to_index) -> sympy.Expr:
@@ -189,12 +188,9 @@ def derive(model: ir.Model) -> SymbolicSystem:
 
     boundary = [es.rate if es.rate is not None else es.condition for es in electrode]
     linear = is_linear(list(source) + boundary)
-    coupled = any(
-        source_jac[i][k] != 0 for i in range(len(species)) for k in range(len(species)) if i != k
-    )
     bulk = tuple(model.species_named(s).c for s in species)
     diffusion = tuple(model.species_named(s).D for s in species)
     return SymbolicSystem(
         species, bulk, diffusion, tuple(step_rates), tuple(source), source_jac,
-        tuple(electrode), tuple(flux), current, linear, coupled,
+        tuple(electrode), tuple(flux), current, linear,
     )
