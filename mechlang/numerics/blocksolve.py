@@ -12,8 +12,15 @@ blocks); the electrode rows couple the surface concentrations and the M rates::
 
 We eliminate from the bulk towards the electrode, d_i = P_i d_{i-1} + q_i, solve the
 small (S + M) system at the electrode, then substitute outwards: two ``lax.scan`` s.
-When no homogeneous step couples two species the blocks are diagonal and
-:func:`solve_uncoupled` does the same by batched tridiagonal solves.
+When no homogeneous step couples two species the blocks are diagonal and the same is
+done by batched tridiagonal solves.
+
+Each solve is split into ``factor`` (everything that depends on the matrix only) and
+``apply`` (linear in the right-hand side).  Newton uses both once per iteration; the
+derivative of a converged time step (``transient``) applies the factors of the matrix at
+the solution to as many right-hand sides as there are tangents, and reverse mode
+transposes ``apply`` -- which JAX can do only because the right-hand side never meets the
+matrix in a non-linear operation.
 """
 
 from __future__ import annotations
@@ -22,94 +29,95 @@ import jax
 import jax.numpy as jnp
 
 
-def _solve_small(M, rhs):
-    """Gauss-Jordan without pivoting, unrolled: M (S, S), rhs (S, K).
+def _inverse_small(M):
+    """Inverse of a small matrix by Gauss-Jordan without pivoting, unrolled.
 
     The node blocks are column diagonally dominant (accumulation + diffusion + mass-action
     Jacobians whose columns sum to at most zero), and in the electrode system the species
     block comes first, so its pivots are those of such a block and the Nernst rows pivot on
     their Schur complement; pivoting is not needed.  A handful of fused elementwise
-    operations beats a LAPACK call (and its transpose in reverse mode) inside a scan.
+    operations beats a LAPACK call inside a scan.
     """
-    S = M.shape[0]
-    aug = jnp.concatenate([M, rhs], axis=1)
+    S = M.shape[-1]
+    aug = jnp.concatenate([M, jnp.broadcast_to(jnp.eye(S), M.shape)], axis=-1)
     for k in range(S):
-        row = aug[k] / aug[k, k]
-        aug = aug - aug[:, k : k + 1] * row[None, :]
-        aug = aug.at[k].set(row)
-    return aug[:, S:]
+        row = aug[..., k, :] / aug[..., k, k : k + 1]
+        aug = aug - aug[..., :, k : k + 1] * row[..., None, :]
+        aug = aug.at[..., k, :].set(row)
+    return aug[..., S:]
 
 
-def solve(A, B, C, r, B0, G, H, g):
-    """Solve the bordered block-tridiagonal system above.
+def factor(A, B, C, B0, G, H, dense=True, r=None):
+    """The matrix-only part of a solve of the bordered block-tridiagonal system above.
+
+    With ``r`` (N, S) given, also returns the tridiagonal part of ``apply`` for it, from
+    the same LAPACK call (not dense only): ``(factors, p)``, for ``apply(..., p=p)``.
 
     Arguments:
         A, C: (N, S) the diagonal inter-node blocks (A[0] and C[N-1] unused).
-        B: (N, S, S) the diagonal blocks.
-        r: (N, S) right-hand side.
+        B: (N, S, S) the diagonal blocks (dense) or (N, S) their diagonals (not dense).
         B0: (S, S) the electrode block (always dense: the electrode kinetics couple species).
-        G: (S, M), H: (M, S), g: (M,) the electrode border (M may be 0).
-
-    Returns:
-        (d, dv): (N, S) and (M,).
+        G: (S, M), H: (M, S): the electrode border (M may be 0).
     """
-    N, S = r.shape
-    M = g.shape[0]
+    S = A.shape[1]
+    M = H.shape[0]
+    if dense:
+        # Bulk towards the electrode: d_i = P_i d_{i-1} + q_i with
+        # P_i = -W_i diag(a_i), W_i = (B_i + C_i P_{i+1})^-1, q_i = W_i (r_i - C_i q_{i+1}).
+        def back(P_next, xs):
+            a, b, c = xs
+            W = _inverse_small(b + c[:, None] * P_next)
+            P = -W * a[None, :]
+            return P, (P, W)
 
-    # Bulk towards the electrode: d_i = P_i d_{i-1} + q_i, i = N-1 .. 1.
-    def back(carry, xs):
-        P_next, q_next = carry
-        a, b, c, rr = xs
-        Mi = b + c[:, None] * P_next
-        sol = _solve_small(Mi, jnp.concatenate([-jnp.diag(a), (rr - c * q_next)[:, None]], 1))
-        P, q = sol[:, :S], sol[:, S]
-        return (P, q), (P, q)
-
-    (P1, q1), (Ps, qs) = jax.lax.scan(
-        back, (jnp.zeros((S, S)), jnp.zeros(S)), (A[1:], B[1:], C[1:], r[1:]), reverse=True
-    )
-
-    # The electrode: (B_0 + C_0 P_1) d_0 + G dv = r_0 - C_0 q_1,  H d_0 = g.
-    top = jnp.concatenate([B0 + C[0][:, None] * P1, G], axis=1)
-    bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
-    K = jnp.concatenate([top, bottom], axis=0)
-    rhs = jnp.concatenate([r[0] - C[0] * q1, g])
-    sol = _solve_small(K, rhs[:, None])[:, 0]
-    d0, dv = sol[:S], sol[S:]
-
-    # Outwards: d_i = P_i d_{i-1} + q_i.
-    def fwd(d_prev, xs):
-        P, q = xs
-        d = P @ d_prev + q
-        return d, d
-
-    _, ds = jax.lax.scan(fwd, d0, (Ps, qs))
-    d = jnp.concatenate([d0[None], ds], axis=0)
-    return d, dv
-
-
-def solve_uncoupled(A, B, C, r, B0, G, H, g):
-    """The same system when the B blocks are diagonal, by boundary elimination.
-
-    Each species' tridiagonal system is solved for two right-hand sides at once (one
-    batched LAPACK call): r, and a unit source at the electrode.  The electrode couples
-    the species only through node 0, so d_s = p_s - z_s q_s with z the off-diagonal
-    electrode terms, found from a small (S + M) system.
-    """
-    N, S = r.shape
-    M = g.shape[0]
+        P1, (Ps, Ws) = jax.lax.scan(back, jnp.zeros((S, S)), (A[1:], B[1:], C[1:]), reverse=True)
+        top = jnp.concatenate([B0 + C[0][:, None] * P1, G], axis=1)
+        bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
+        K_inv = _inverse_small(jnp.concatenate([top, bottom], axis=0))
+        f = dict(C0=C[0], Ps=Ps, Ws=Ws, C=C[1:], K_inv=K_inv)
+        return f if r is None else (f, None)
+    # Diagonal blocks: each species' tridiagonal system, and its response q to a unit
+    # source at the electrode; the electrode couples the species only through node 0,
+    # so d_s = p_s - z_s q_s with z the off-diagonal electrode terms.
+    N = A.shape[0]
     dl = A.T.at[:, 0].set(0.0)
     du = C.T.at[:, -1].set(0.0)
     diag = B.T.at[:, 0].set(jnp.diagonal(B0))
-    e0 = jnp.zeros((S, N)).at[:, 0].set(1.0)
-    rhs = jnp.stack([r.T, e0], axis=-1)  # (S, N, 2)
+    e0 = jnp.zeros((S, N, 1)).at[:, 0].set(1.0)
+    rhs = e0 if r is None else jnp.concatenate([e0, r.T[..., None]], axis=-1)
     sol = jax.lax.linalg.tridiagonal_solve(dl, diag, du, rhs)
-    p, q = sol[..., 0], sol[..., 1]  # (S, N)
+    q = sol[..., 0]  # (S, N)
     off = B0 - jnp.diag(jnp.diagonal(B0))
     top = jnp.concatenate([jnp.eye(S) + q[:, :1] * off, q[:, :1] * G], axis=1)
     bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
-    K = jnp.concatenate([top, bottom], axis=0)
-    x = _solve_small(K, jnp.concatenate([p[:, 0], g])[:, None])[:, 0]
+    K_inv = _inverse_small(jnp.concatenate([top, bottom], axis=0))
+    f = dict(dl=dl, diag=diag, du=du, q=q, off=off, G=G, K_inv=K_inv)
+    return f if r is None else (f, sol[..., 1])
+
+
+def apply(f, r, g, p=None):
+    """Solve with the factors ``f`` for the right-hand side r (N, S), g (M,): (d, dv)."""
+    S = r.shape[1]
+    if "Ws" in f:
+        def back(q_next, xs):
+            W, c, rr = xs
+            q = W @ (rr - c * q_next)
+            return q, q
+
+        q1, qs = jax.lax.scan(back, jnp.zeros(S), (f["Ws"], f["C"], r[1:]), reverse=True)
+        sol = f["K_inv"] @ jnp.concatenate([r[0] - f["C0"] * q1, g])
+        d0, dv = sol[:S], sol[S:]
+
+        def fwd(d_prev, xs):
+            P, q = xs
+            d = P @ d_prev + q
+            return d, d
+
+        _, ds = jax.lax.scan(fwd, d0, (f["Ps"], qs))
+        return jnp.concatenate([d0[None], ds], axis=0), dv
+    if p is None:
+        p = jax.lax.linalg.tridiagonal_solve(f["dl"], f["diag"], f["du"], r.T[..., None])[..., 0]
+    x = f["K_inv"] @ jnp.concatenate([p[:, 0], g])
     d0, dv = x[:S], x[S:]
-    z = off @ d0 + G @ dv
-    return (p - z[:, None] * q).T, dv
+    z = f["off"] @ d0 + f["G"] @ dv
+    return (p - z[:, None] * f["q"]).T, dv

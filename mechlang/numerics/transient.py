@@ -11,8 +11,8 @@ where R_s are the homogeneous sources and J_s the electrode fluxes (symbolic sta
 The far end of the domain (6 diffusion lengths out, where nothing has changed) is closed,
 so the finite-volume form conserves every species to round-off: what the electrode and
 the reactions produce is what the grid holds.  Each step runs a fixed number of Newton
-iterations (no while loop, so reverse-mode differentiation is plain), each an O(N)
-bordered block-tridiagonal solve (``blocksolve``).
+iterations (no while loop), each an O(N) bordered block-tridiagonal solve
+(``blocksolve``); a step is differentiated implicitly, at its converged solution.
 """
 
 from __future__ import annotations
@@ -121,24 +121,28 @@ class Transient:
 
         # Diffusion couplings (dimensionless, per unit dtau), shape (N, S).
         g_face = d[None, :] * (face / h)[:, None]  # (N-1, S): d_s a_{i+1/2} / h_i
-        zero = jnp.zeros((1, S))
-        lower = jnp.concatenate([zero, g_face], 0)  # couples node i to i-1
-        upper = jnp.concatenate([g_face, zero], 0)  # couples node i to i+1
+        zero = np.zeros((1, S))  # numpy constants: the step below may close over no tracer
         M = len(self.nernst)
-        nernst_stoich = jnp.asarray(np.array([es.stoich for es in self.nernst], float).reshape(M, S).T)
+        nernst_stoich = np.array([es.stoich for es in self.nernst], float).reshape(M, S).T
         kin_stoich = np.array([es.stoich for es in self.kinetic], float).reshape(len(self.kinetic), S)
 
-        def node_terms(u, E_k):
-            env = dict(base_env, E=E_k)
-            for i, nm in enumerate(names):
-                env[nm] = c_ref * u[:, i]
-            out = self._source(env)
-            R = jnp.stack([jnp.broadcast_to(r, u[:, 0].shape) for r in out[:S]], 1) * scale_R
-            K = jnp.stack([jnp.broadcast_to(k, u[:, 0].shape) for k in out[S:]], 1)
-            return R, K.reshape(-1, S, S) * scale_K
+        # Everything the residual depends on that can carry a derivative, passed explicitly
+        # (the implicit derivative of a step below differentiates with respect to it).
+        ctx = dict(env={k: jnp.asarray(v, float) for k, v in base_env.items()}, c_ref=c_ref,
+                   scale_R=scale_R, scale_K=scale_K, scale_v=scale_v, g_face=g_face, V=V)
 
-        def surface_terms(u0, E_k):
-            env = dict(base_env, E=E_k)
+        def node_terms(u, E_k, cx):
+            env = dict(cx["env"], E=E_k)
+            for i, nm in enumerate(names):
+                env[nm] = cx["c_ref"] * u[:, i]
+            out = self._source(env)
+            R = jnp.stack([jnp.broadcast_to(r, u[:, 0].shape) for r in out[:S]], 1) * cx["scale_R"]
+            K = jnp.stack([jnp.broadcast_to(k, u[:, 0].shape) for k in out[S:]], 1)
+            return R, K.reshape(-1, S, S) * cx["scale_K"]
+
+        def surface_terms(u0, E_k, cx):
+            env = dict(cx["env"], E=E_k)
+            c_ref, scale_v = cx["c_ref"], cx["scale_v"]
             for i, nm in enumerate(names):
                 env[nm] = c_ref * u0[i]
             kin = self._kinetic(env) if self.kinetic else []
@@ -159,40 +163,94 @@ class Transient:
             cjac = jnp.stack(cjac) if cjac else jnp.zeros((0, S))
             return rates, jac, conds, cjac
 
-        def newton_iteration(u, v, u_old, dt, E_k):
-            R, K = node_terms(u, E_k)
-            rates, rjac, conds, cjac = surface_terms(u[0], E_k)
+        def residual(u, v, u_old, dt, E_k, cx, with_matrix=True, newton_rhs=False):
+            """The step's residual (N, S) and equilibrium conditions (M,), and the factors
+            of their Jacobian with respect to (u, v) (for Newton, with the tridiagonal
+            solves for -residual done in the same calls)."""
+            R, K = node_terms(u, E_k, cx)
+            rates, rjac, conds, cjac = surface_terms(u[0], E_k, cx)
+            g_face, V = cx["g_face"], cx["V"]
             flux_face = g_face * (u[1:] - u[:-1])  # (N-1, S)
             div = jnp.concatenate([flux_face, zero], 0) - jnp.concatenate([zero, flux_face], 0)
             res = V[:, None] * (u - u_old) - dt * div - dt * V[:, None] * R
             J_surf = kin_stoich.T @ rates + nernst_stoich @ v  # (S,)
             res = res.at[0].add(-dt * J_surf)
+            if not with_matrix:
+                return res, conds, None
 
+            lower = jnp.concatenate([zero, g_face], 0)  # couples node i to i-1
+            upper = jnp.concatenate([g_face, zero], 0)  # couples node i to i+1
             A = -dt * lower
             C = -dt * upper
             diag = V[:, None] + dt * (lower + upper)
             B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K
             B = B.at[0].add(-dt * (kin_stoich.T @ rjac))  # the electrode kinetics at node 0
             G = -dt * nernst_stoich
-            rhs = -res
-            du = jnp.zeros_like(u)
-            dv = jnp.zeros_like(v)
-            solved = np.zeros(0, dtype=int)
+            factors, first_p = [], None
             for comp in self.components:
                 I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
-                r = rhs[:, I]
-                if solved.size:  # coupling to the species already solved, moved to the right
-                    r = r - jnp.einsum("nij,nj->ni", B[:, I][:, :, solved], du[:, solved])
                 BI = B[:, I][:, :, I]
-                args = (A[:, I], C[:, I], r, BI[0], G[I][:, Jn], cjac[Jn][:, I], -conds[Jn])
-                if comp.dense:
-                    d, dvc = blocksolve.solve(args[0], BI, *args[1:])
-                else:
-                    d, dvc = blocksolve.solve_uncoupled(args[0], jnp.diagonal(BI, axis1=1, axis2=2), *args[1:])
-                du = du.at[:, I].set(d)
-                dv = dv.at[Jn].set(dvc)
+                Bc = BI if comp.dense else jnp.diagonal(BI, axis1=1, axis2=2)
+                # The first group's right-hand side is known now: solve it in the same call.
+                r = -res[:, I] if newton_rhs and not comp.dense and not factors else None
+                f = blocksolve.factor(A[:, I], Bc, C[:, I], BI[0], G[I][:, Jn], cjac[Jn][:, I],
+                                      dense=comp.dense, r=r)
+                factors.append(f if r is None else f[0])
+                if r is not None:
+                    first_p = f[1]
+            return res, conds, (B, factors, first_p)
+
+        def solve(matrix, rhs, crhs):
+            """Newton's linear system: species groups in dependency order, each with the
+            coupling to the groups already solved moved to the right-hand side."""
+            B, factors, first_p = matrix
+            ds, dvs = [], []
+            solved = np.zeros(0, dtype=int)
+            for comp, f in zip(self.components, factors):
+                I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
+                r = rhs[:, I]
+                if solved.size:
+                    r = r - jnp.einsum("nij,nj->ni", B[:, I][:, :, solved], jnp.concatenate(ds, axis=1))
+                d, dvc = blocksolve.apply(f, r, crhs[Jn], p=first_p if not ds else None)
+                ds.append(d)
+                dvs.append(dvc)
                 solved = np.concatenate([solved, I])
-            return u + du, v + dv, jnp.max(jnp.abs(du))
+            # Back to species order by a gather (a scatter would not transpose).
+            order = np.argsort(solved)
+            nernst = np.concatenate([np.array(c.nernst, dtype=int) for c in self.components])
+            du = jnp.concatenate(ds, axis=1)[:, order]
+            dv = jnp.concatenate(dvs)[np.argsort(nernst)] if nernst.size else jnp.zeros_like(crhs)
+            return du, dv
+
+        def newton_matrix(u, v, u_old, dt, E_k, cx):
+            upd, matrix = jnp.zeros(()), None
+            for _ in range(self.newton):
+                res, conds, matrix = residual(u, v, u_old, dt, E_k, cx, newton_rhs=True)
+                du, dv = solve(matrix, -res, -conds)
+                u, v, upd = u + du, v + dv, jnp.max(jnp.abs(du))
+            return (u, v, upd), matrix
+
+        def newton(u, v, u_old, dt, E_k, cx):
+            return newton_matrix(u, v, u_old, dt, E_k, cx)[0]
+
+        # The derivative of a time step is that of its converged solution (implicit
+        # function theorem): one more linear solve with the Jacobian at the solution per
+        # tangent, instead of differentiating every Newton iteration (which would also
+        # need the derivatives of the Jacobian).  A linear system's Jacobian does not
+        # depend on the solution, so Newton's own factors serve.
+        implicit_newton = jax.custom_jvp(newton)
+
+        @implicit_newton.defjvp
+        def _(primals, tangents):
+            u_init, v_init, u_old, dt, E_k, cx = primals
+            (u, v, upd), matrix = newton_matrix(*primals)
+            _, (dres, dconds, _) = jax.jvp(
+                lambda uo, dt_, E_, c_: residual(u, v, uo, dt_, E_, c_, with_matrix=False),
+                primals[2:], tangents[2:])
+            if not self.system.linear:
+                _, _, matrix = residual(u, v, u_old, dt, E_k, cx)
+            du, dv = solve(matrix[:2] + (None,), -dres, -dconds)
+            return (u, v, upd), (du, dv, jnp.zeros_like(upd))
 
         # Variable-step BDF2 (BDF1 where omega = 0): with omega = dt_n / dt_{n-1},
         # a0 u - a1 u_n + a2 u_{n-1} = dt F(u), written as an implicit Euler step from
@@ -208,11 +266,8 @@ class Transient:
             dt_n, E_k, b0, b1, b2 = xs
             u_old = (b1 * u_n - b2 * u_prev) / b0
             dt = dt_n / b0
-            u = u_n
-            upd = jnp.zeros(())
-            for _ in range(self.newton):
-                u, v, upd = newton_iteration(u, v, u_old, dt, E_k)
-            rates, _, _, _ = surface_terms(u[0], E_k)
+            u, v, upd = implicit_newton(u_n, v, u_old, dt, E_k, ctx)
+            rates, _, _, _ = surface_terms(u[0], E_k, ctx)
             v_all = jnp.concatenate([rates, v])
             n = jnp.asarray([es.n for es in self.kinetic] + [es.n for es in self.nernst], float)
             current = -constants.F * jnp.sum(n * v_all) / scale_v * area
