@@ -41,6 +41,7 @@ class Result:
     min_conc: jax.Array
     x: jax.Array  # grid: distance from the electrode surface, m
     c_final: jax.Array  # concentrations at the end, (len(x), species), mol/m^3
+    surface: jax.Array  # surface species (Simulator.surface_species order): Gamma per step, mol/m^2
 
     def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0) -> "Result":
         """Raise :class:`SolverError` if the run failed; call it outside traced code."""
@@ -127,6 +128,11 @@ class Simulator:
     @property
     def species(self) -> tuple[str, ...]:
         return self.system.species
+
+    @property
+    def surface_species(self) -> tuple[str, ...]:
+        """The columns of ``Result.surface``."""
+        return tuple(s for s, on in zip(self.system.species, self.system.surface) if on)
 
     @property
     def parameter_names(self) -> list[str]:

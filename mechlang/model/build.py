@@ -182,6 +182,8 @@ _TECHNIQUES = {
 }
 _STEADY_TECHNIQUES = ("polarization",)  # the techniques that run with `transport none`
 _SPECIES_FLAGS = ("solid",)
+_SURFACE_PROPS = ("Gamma", "site")
+_SITE_PROPS = ("Gamma_max", "g")
 _FUTURE_TECHNIQUES = ("swv", "dpv", "step", "galvanostatic", "chronopotentiometry", "eis", "npv", "ac")
 _COMMON_KEYS = ("technique", "geometry", "area", "T", "Ru", "Cdl")
 _KEY_DIMS = {
@@ -650,7 +652,7 @@ class _Builder:
         # place is reported once (see _finish).
         for name, (decl, ident) in self.d.species.items():
             if decl.surface:
-                self.err("surface species are not supported yet", decl.span)
+                self.build_surface_species(name, decl, ident)
                 continue
             props: dict[str, ast.Assign] = {}
             for prop in decl.props:
@@ -699,6 +701,65 @@ class _Builder:
                 if z_val is not None:
                     z, z_declared = z_val, True
             self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span)
+
+    def build_sites(self) -> None:
+        self.sites_ir = {}
+        for name, decl in self.d.sites.items():
+            props = {}
+            for prop in decl.props:
+                key = prop.name.name
+                if key not in _SITE_PROPS:
+                    self.err(f"unknown site property '{key}'{_suggest(key, _SITE_PROPS)}", prop.name.span,
+                             "a site takes Gamma_max (mol/area) and g (Frumkin interaction, dimensionless)")
+                elif key in props:
+                    self.err(f"property '{key}' is given twice", prop.name.span)
+                else:
+                    props[key] = prop
+            if "Gamma_max" not in props:
+                self.err(f"site '{name}' needs Gamma_max (the surface concentration of a full layer)",
+                         decl.span, f"e.g. 'site {name}: Gamma_max = 2e-10 mol/cm^2'")
+                continue
+            gmax = self.make_value(f"{name}.Gamma_max", props["Gamma_max"].value, "species",
+                                   U.CONCENTRATION * U.LENGTH, "Gamma_max")
+            if "g" in props:
+                g = self.make_value(f"{name}.g", props["g"].value, "species", U.DIMENSIONLESS, "g")
+            else:
+                g = self.default_value(f"{name}.g", 0.0, U.DIMENSIONLESS, "species", decl.span, "", 1.0)
+            if gmax and g:
+                self.sites_ir[name] = ir.Site(name, gmax, g, decl.name.span)
+
+    def build_surface_species(self, name, decl, ident) -> None:
+        props: dict[str, ast.Assign] = {}
+        for prop in decl.props:
+            key = prop.name.name
+            if key not in _SURFACE_PROPS:
+                self.species_with_bad_props.add(name)
+                hint = " (a surface species does not diffuse)" if key == "D" else _suggest(key, _SURFACE_PROPS)
+                self.err(f"unknown surface species property '{key}'{hint}", prop.name.span,
+                         "a surface species takes Gamma (initial surface concentration, mol/area) and site")
+            elif key in props:
+                self.err(f"property '{key}' is given twice", prop.name.span)
+            else:
+                props[key] = prop
+        for flag in decl.flags:
+            self.err(f"a surface species takes no flag '{flag.name}'", flag.span)
+        dim = U.CONCENTRATION * U.LENGTH
+        if "Gamma" in props:
+            gamma = self.make_value(f"{name}.Gamma", props["Gamma"].value, "species", dim, "Gamma")
+            gamma = gamma or f"{name}.Gamma"
+        else:
+            gamma = self.default_value(f"{name}.Gamma", 0.0, dim, "species", ident.span, "mol/cm^2", 1e4)
+        site = None
+        if "site" in props:
+            v = props["site"].value
+            if not isinstance(v, ast.Name) or v.name not in self.d.sites:
+                known = list(self.d.sites)
+                what = v.name if isinstance(v, ast.Name) else "this"
+                self.err(f"unknown site '{what}'{_suggest(what, known) if known else ''}", v.span,
+                         "declare it first: 'site S: Gamma_max = ...'")
+            else:
+                site = v.name
+        self.species_ir[name] = ir.Species(name, None, gamma, 0, False, True, ident.span, site=site)
 
     def charge(self, e) -> int | None:
         lit = _literal(e)
@@ -813,17 +874,22 @@ class _Builder:
         rhs, _, ok_r = self.side(rx.rhs, label, right=True)
         if not (ok_l and ok_r):
             return None
-        if any(self.d.species[s][0].surface for s in (*lhs, *rhs)):
-            return None
+        on_surface = [self.d.species[s][0].surface for s in (*lhs, *rhs)]
+        surface = any(on_surface)
         if n > 0:
-            kin = self.electron_transfer(label, rx, n)
+            if surface and not all(on_surface):
+                self.err("an electron transfer between solution and surface species is not supported yet",
+                         rx.equation_span, "write it as an adsorption step and an electron transfer between "
+                         "surface species")
+                return None
+            kin = self.electron_transfer(label, rx, n, surface)
             self.charge_balance(rx, lhs, rhs, n)
         else:
-            kin = self.chemical(label, rx, lhs, rhs)
+            kin = self.chemical(label, rx, lhs, rhs, surface)
             self.charge_balance(rx, lhs, rhs, 0)
         if kin is None:
             return None
-        return ir.Step(label, tuple(lhs.items()), tuple(rhs.items()), n, rx.reversible, kin, rx.span)
+        return ir.Step(label, tuple(lhs.items()), tuple(rhs.items()), n, rx.reversible, kin, rx.span, surface)
 
     def charge_balance(self, rx: ast.Reaction, lhs, rhs, n: int) -> None:
         specs = [self.species_ir.get(s) for s in (*lhs, *rhs)]
@@ -837,7 +903,7 @@ class _Builder:
         self.err(f"charge does not balance: {left} ≠ {_signed(zr)}", rx.equation_span,
                  "charges: " + ", ".join(f"{s} {_signed(self.species_ir[s].z)}" for s in dict.fromkeys([*lhs, *rhs])))
 
-    def electron_transfer(self, label: str, rx: ast.Reaction, n: int):
+    def electron_transfer(self, label: str, rx: ast.Reaction, n: int, surface: bool = False):
         if not isinstance(rx.kinetics, ast.LawKinetics):
             self.err(
                 "an electron-transfer step needs a kinetic law, e.g. '; butler_volmer(E0, k0, alpha)' "
@@ -857,6 +923,8 @@ class _Builder:
         if builtin is not None:
             params = list(builtin.params)
             expected = {p: U.dim_of(u) for p, u in zip(builtin.params, builtin.units)}
+            if surface:  # between surface species k0 is a first-order constant (Laviron's k_s)
+                expected = {p: (U.DIMENSIONLESS / U.TIME if d == U.LENGTH / U.TIME else d) for p, d in expected.items()}
             options = dict(builtin.options)
             if builtin.equilibrium and not rx.reversible:
                 self.err(f"'{name}' describes an equilibrium: write the step with '<=>'", rx.equation_span)
@@ -928,28 +996,30 @@ class _Builder:
         if not ok:
             return None
         if user is not None and name in self.law_ir:
-            self.check_user_law(user, call, arg_dims)
+            self.check_user_law(user, call, arg_dims, surface)
         for key, default in options.items():
             opt_values.setdefault(key, float(default))
         return ir.LawCall(name, tuple(args), tuple((k, opt_values[k]) for k in options))
 
-    def check_user_law(self, law: ast.LawDecl, call: ast.Call, arg_dims) -> None:
+    def check_user_law(self, law: ast.LawDecl, call: ast.Call, arg_dims, surface: bool = False) -> None:
         env = self.law_env(law, arg_dims)
         for a in law.body:
             lowered = self.lower(a.value, env)
             if lowered is None or lowered[1] is None:
                 continue
             dim = lowered[1]
-            if dim != U.LENGTH / U.TIME:
+            want = U.DIMENSIONLESS / U.TIME if surface else U.LENGTH / U.TIME
+            if dim != want:
                 self.err(
                     f"with these arguments, law '{law.name.name}' gives `{a.name.name}` in "
-                    f"{U.dimension_name(dim)}; an electron-transfer rate constant must be length/time",
+                    f"{U.dimension_name(dim)}; an electron-transfer rate constant must be "
+                    f"{U.dimension_name(want)}" + (" between surface species" if surface else ""),
                     call.span,
                     f"`{a.name.name}` is defined at {_where(a.span)}",
                 )
                 return
 
-    def chemical(self, label: str, rx: ast.Reaction, lhs, rhs):
+    def chemical(self, label: str, rx: ast.Reaction, lhs, rhs, surface: bool = False):
         kin = rx.kinetics
         if isinstance(kin, ast.LawKinetics):
             name = kin.call.func.name
@@ -976,6 +1046,9 @@ class _Builder:
         if not ok:
             return None
         keys = set(entries)
+        if "rate" in keys and surface:
+            self.err("a step with surface species takes mass-action constants, not 'rate = ...'", kin.span)
+            return None
         if "rate" in keys:
             if len(keys) > 1:
                 self.err("'rate = ...' gives the whole net rate; it cannot be combined with k, kf, kb or K",
@@ -1021,17 +1094,26 @@ class _Builder:
         order_b = sum(rhs.values())
         fkey = "k" if "k" in keys else "kf"
         fdim = U.CONCENTRATION ** (1 - order_f) / U.TIME
+        if surface:  # rates per area; a surface species counts as mol/area, a solution one as mol/volume
+            def side(species):
+                out = U.DIMENSIONLESS
+                for s, k in species.items():
+                    out = out * (U.CONCENTRATION * U.LENGTH if self.d.species[s][0].surface else U.CONCENTRATION) ** k
+                return out
+
+            rate_dim = U.CONCENTRATION * U.LENGTH / U.TIME
+            fdim = rate_dim / side(lhs)
 
         def fmsg(got):
-            return (f"a {_ordinal(order_f)}-order step needs a rate constant in {U.dimension_name(fdim)}, "
-                    f"got {U.dimension_name(got)}")
+            return (f"a {_ordinal(order_f)}-order {'surface ' if surface else ''}step needs a rate constant in "
+                    f"{U.dimension_name(fdim)}, got {U.dimension_name(got)}")
 
         kf = self.make_value(f"{label}.{fkey}", entries[fkey].value, "step", fdim, fkey, bare_param_ok=True,
                              message=fmsg)
         if kf is None:
             return None
         if "kb" in keys:
-            bdim = U.CONCENTRATION ** (1 - order_b) / U.TIME
+            bdim = rate_dim / side(rhs) if surface else U.CONCENTRATION ** (1 - order_b) / U.TIME
 
             def bmsg(got):
                 return (f"the reverse of this step is {_ordinal(order_b)}-order: `kb` must be "
@@ -1043,7 +1125,7 @@ class _Builder:
                 return None
             return ir.MassAction(kf, kb)
         if "K" in keys:
-            kdim = U.CONCENTRATION ** (order_b - order_f)
+            kdim = side(rhs) / side(lhs) if surface else U.CONCENTRATION ** (order_b - order_f)
             K = self.make_value(f"{label}.K", entries["K"].value, "step", kdim, "K", bare_param_ok=True)
             if K is None:
                 return None
@@ -1053,6 +1135,10 @@ class _Builder:
             self.add_value(ir.Value(name, expr, U.si_unit(kb_dim), "step", entries["K"].span, U.si_unit(kb_dim), 1.0),
                            kb_dim)
             return ir.MassAction(kf, name)
+        if thermo_kb and surface:
+            self.err("a step with surface species needs kb or K (cycles through adsorption steps are not "
+                     "derived yet)", kin.span)
+            return None
         if thermo_kb:
             # K follows from the thermodynamic cycle this step closes (symbolic.thermo).
             bdim = U.CONCENTRATION ** (1 - order_b) / U.TIME
@@ -1128,6 +1214,10 @@ class _Builder:
             else:
                 self.err(f"technique '{technique}' needs mass transport, but the file says 'transport none'",
                          tech_e.span, "only polarization runs without transport; remove 'transport none'")
+            ok = False
+        if steady and any(s.surface for s in self.species_ir.values() if s.name in self.used_species):
+            self.err(f"technique '{technique}' (a steady state) with surface species is not supported yet",
+                     tech_e.span, "simulate the surface with a transient technique (cv, lsv, ca)")
             ok = False
         suggested = set()
         for key, a in entries.items():
@@ -1322,6 +1412,7 @@ class _Builder:
 
     def build(self) -> ir.Model:
         self.build_params()
+        self.build_sites()
         self.build_species()
         self.build_laws()
         steps = self.build_steps()
@@ -1341,6 +1432,7 @@ class _Builder:
             experiments_=experiments,
             transport=transport,
             diagnostics=(),
+            sites=tuple(self.sites_ir.values()),
         )
 
 

@@ -62,6 +62,22 @@ class Species:
     surface: bool = False
     span: Span = Span("<unknown>")
     solid: bool = False  # `species Li: solid`: unit activity, no D, no c (c == ""); see symbolic.system
+    site: str | None = None  # surface species: the site it occupies (Langmuir / Frumkin), if any
+    # A surface species' ``c`` is its surface concentration Gamma (mol/m^2), D is None.
+
+
+@dataclass(frozen=True)
+class Site:
+    """``site S: Gamma_max = ..., g = ...``: adsorption sites of a surface.
+
+    Steps that put species from solution onto a site go as the free fraction 1 - theta
+    (Langmuir), with a Frumkin interaction exp(-g theta / 2) forward and exp(g theta / 2)
+    backward per site taken (g > 0 repulsive), theta the site's total coverage."""
+
+    name: str
+    gamma_max: str  # value name, mol/m^2
+    g: str  # value name, dimensionless
+    span: Span = Span("<unknown>")
 
 
 @dataclass(frozen=True)
@@ -101,10 +117,15 @@ class Step:
     reversible: bool
     kinetics: Kinetics
     span: Span
+    surface: bool = False  # involves a surface species: a step at the electrode, rates per area
 
     @property
     def is_electron_transfer(self) -> bool:
         return self.electrons > 0
+
+    @property
+    def at_electrode(self) -> bool:
+        return self.electrons > 0 or self.surface
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,7 @@ class Model:
     laws: Mapping[str, UserLaw]
     experiments_: Mapping[str, Experiment]
     transport: tuple[str, ...] = ("diffusion",)  # or ("none",): surface = bulk, steady state
+    sites: tuple[Site, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)  # warnings
 
     def __post_init__(self):

@@ -89,8 +89,9 @@ class Transient:
     def run(self, values: Mapping[str, jnp.ndarray]):
         """Simulate.  ``values``: every value name of the model -> JAX scalar (SI).
 
-        Returns (t, E, I, newton_update, min_conc) arrays over time steps, and the grid
-        (distance from the electrode, m) with the final concentrations (N, S), mol/m^3.
+        Returns (t, E, I, newton_update, min_conc) arrays over time steps, the grid
+        (distance from the electrode, m) with the final concentrations (N, S), mol/m^3,
+        and the surface species' surface concentrations over time (steps, n), mol/m^2.
         """
         sysm, opt, S = self.system, self.options, self.S
         settings = {k: values[v] for k, v in self.experiment.settings.items()}
@@ -99,14 +100,19 @@ class Transient:
         t_end, E = self.waveform.programme(settings, self.plan)
         t_total = t_end[-1]
 
-        D = jnp.stack([jnp.asarray(values[d], float) for d in sysm.diffusion])
+        # Surface species (sysm.surface) are carried as a column that lives at node 0 only:
+        # no diffusion, and their "concentration" there is Gamma / (V_0 L), so that the
+        # node-0 balance V_0 du/dtau = J is exactly dGamma/dt = v.
+        surf = np.array(sysm.surface or [False] * S, bool)
+        D = jnp.stack([jnp.asarray(0.0 if d is None else values[d], float) for d in sysm.diffusion])
         bulk = jnp.stack([jnp.asarray(values[c], float) for c in sysm.bulk])
-        D_max = jnp.max(D)
-        c_ref = jnp.maximum(jnp.max(bulk), 1e-30)
+        D_max = jnp.max(D) if not surf.all() else jnp.asarray(1e-9)  # no solution species: any scale
         L = opt.domain * jnp.sqrt(D_max * t_total)
+        c_ref = jnp.maximum(jnp.max(jnp.where(surf, bulk / L, bulk)), 1e-30)
         radius = settings[self.geometry.size_key] / L if self.geometry.size_key else None
         x = jnp.asarray(self.x)
         V, face = self.geometry.factors(x, radius)
+        sc = jnp.where(surf, c_ref * V[0] * L, c_ref)  # u -> mol/m^3, or mol/m^2 for a surface species
         h = x[1:] - x[:-1]
         d = D / D_max
         dtau = jnp.diff(jnp.concatenate([jnp.zeros(1), t_end])) * D_max / L**2
@@ -128,7 +134,7 @@ class Transient:
 
         # Everything the residual depends on that can carry a derivative, passed explicitly
         # (the implicit derivative of a step below differentiates with respect to it).
-        ctx = dict(env={k: jnp.asarray(v, float) for k, v in base_env.items()}, c_ref=c_ref,
+        ctx = dict(env={k: jnp.asarray(v, float) for k, v in base_env.items()}, c_ref=c_ref, sc=sc,
                    scale_R=scale_R, scale_K=scale_K, scale_v=scale_v, g_face=g_face, V=V)
 
         def node_terms(u, E_k, cx):
@@ -142,21 +148,21 @@ class Transient:
 
         def surface_terms(u0, E_k, cx):
             env = dict(cx["env"], E=E_k)
-            c_ref, scale_v = cx["c_ref"], cx["scale_v"]
+            c_ref, scale_v, sc = cx["c_ref"], cx["scale_v"], cx["sc"]
             for i, nm in enumerate(names):
-                env[nm] = c_ref * u0[i]
+                env[nm] = sc[i] * u0[i]
             kin = self._kinetic(env) if self.kinetic else []
             rates, jac = [], []
             for j in range(len(self.kinetic)):
                 block = kin[j * (S + 1) : (j + 1) * (S + 1)]
                 rates.append(block[0] * scale_v)
-                jac.append(jnp.stack([jnp.asarray(b, float) for b in block[1:]]) * c_ref * scale_v)
+                jac.append(jnp.stack([jnp.asarray(b, float) for b in block[1:]]) * sc * scale_v)
             ner = self._nernst(env) if self.nernst else []
             conds, cjac = [], []
             for j, p in enumerate(self._nernst_order):
                 block = ner[j * (S + 1) : (j + 1) * (S + 1)]
                 conds.append(block[0] / c_ref**p)
-                cjac.append(jnp.stack([jnp.asarray(b, float) for b in block[1:]]) * c_ref / c_ref**p)
+                cjac.append(jnp.stack([jnp.asarray(b, float) for b in block[1:]]) * sc / c_ref**p)
             rates = jnp.stack(rates) if rates else jnp.zeros(0)
             jac = jnp.stack(jac) if jac else jnp.zeros((0, S))
             conds = jnp.stack(conds) if conds else jnp.zeros(0)
@@ -271,14 +277,15 @@ class Transient:
             v_all = jnp.concatenate([rates, v])
             n = jnp.asarray([es.n for es in self.kinetic] + [es.n for es in self.nernst], float)
             current = -constants.F * jnp.sum(n * v_all) / scale_v * area
-            return (u, u_n, v), (current, upd, jnp.min(u))
+            return (u, u_n, v), (current, upd, jnp.min(u), u[0, surf] * sc[surf])
 
         if opt.checkpoint:
             step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot leak
-        u0 = jnp.broadcast_to(bulk / c_ref, (len(self.x), S))
+        u0 = jnp.broadcast_to(jnp.where(surf, 0.0, bulk / c_ref), (len(self.x), S))
+        u0 = u0.at[0].set(bulk / sc)
         v0 = jnp.zeros(M)
-        (u_end, _, _), (I, upd, umin) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
+        (u_end, _, _), (I, upd, umin, gamma) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
         # For a linear system one Newton step is exact; otherwise the last correction is the
         # convergence measure (so a single iteration on a nonlinear system is reported).
         upd_out = jnp.zeros_like(upd) if self.system.linear else upd
-        return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref
+        return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref, gamma

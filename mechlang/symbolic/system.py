@@ -69,6 +69,7 @@ class SymbolicSystem:
     flux: tuple[sympy.Expr, ...]  # J_s into solution at the electrode, in terms of symbols v_<label>
     current_density: sympy.Expr  # -F sum n_j v_j, A/m^2, in terms of v_<label>
     linear: bool  # every residual is linear in the concentrations: one Newton step suffices
+    surface: tuple[bool, ...] = ()  # per species: a surface species (its symbol is Gamma, mol/m^2)
 
 
 def _product(terms, names_to_index) -> sympy.Expr:
@@ -121,7 +122,7 @@ def derive(model: ir.Model) -> SymbolicSystem:
     step_rates = []
     source = [sympy.Integer(0)] * len(species)
     for step in model.steps:
-        if step.is_electron_transfer:
+        if step.at_electrode:
             continue
         kin = step.kinetics
         if isinstance(kin, ir.MassAction):
@@ -138,8 +139,35 @@ def derive(model: ir.Model) -> SymbolicSystem:
 
     # Electron transfers at the electrode.
     electrode = []
+    sites = {site.name: site for site in model.sites}
+
+    def site_factors(step: ir.Step):
+        """Langmuir free-site and Frumkin interaction factors (forward, backward) of a
+        surface step, from the net number of each site's places it takes (ir.Site)."""
+        fwd, bwd = sympy.Integer(1), sympy.Integer(1)
+        for name, site in sites.items():
+            taken = sum(k for s, k in step.products if model.species_named(s).site == name) - sum(
+                k for s, k in step.reactants if model.species_named(s).site == name)
+            if not taken:
+                continue
+            theta = sum(conc(s.name) for s in model.species if s.site == name and s.name in index)
+            theta = theta / sympy.Symbol(site.gamma_max)
+            g = sympy.Symbol(site.g)
+            fwd *= (1 - theta) ** max(taken, 0) * sympy.exp(-g * theta * taken / 2)
+            bwd *= (1 - theta) ** max(-taken, 0) * sympy.exp(g * theta * taken / 2)
+        return fwd, bwd
+
     for step in model.steps:
-        if not step.is_electron_transfer:
+        if not step.at_electrode:
+            continue
+        if not step.is_electron_transfer:  # adsorption, desorption, surface chemistry: mass action
+            kin = step.kinetics
+            fwd, bwd = site_factors(step)
+            v = sympy.Symbol(kin.kf) * _product(step.reactants, index) * fwd
+            if kin.kb is not None:
+                v -= sympy.Symbol(kin.kb) * _product(step.products, index) * bwd
+            electrode.append(ElectrodeStep(step.label, 0, False, v, tuple(sympy.diff(v, c) for c in cs),
+                                           None, None, None, None, tuple(stoich(step)), "mass action"))
             continue
         kred, kox, equilibrium = _law_rates(model, step, step.kinetics)
         ox = _product(step.reactants, index)
@@ -193,4 +221,5 @@ def derive(model: ir.Model) -> SymbolicSystem:
     return SymbolicSystem(
         species, bulk, diffusion, tuple(step_rates), tuple(source), source_jac,
         tuple(electrode), tuple(flux), current, linear,
+        tuple(model.species_named(s).surface for s in species),
     )

@@ -50,7 +50,8 @@ def _ln_K(model: ir.Model, step: ir.Step, T: float):
 
 def cycles(model: ir.Model) -> list[dict[str, int]]:
     """Independent thermodynamic cycles: step label -> integer multiplicity."""
-    steps = [s for s in model.steps if s.reversible and not isinstance(s.kinetics, ir.RateExpr)]
+    # (Steps with surface species are left out: their constants are per site, not per volume.)
+    steps = [s for s in model.steps if s.reversible and not isinstance(s.kinetics, ir.RateExpr) and not s.surface]
     species = sorted({n for s in steps for n, _ in s.reactants + s.products})
     if not steps:
         return []

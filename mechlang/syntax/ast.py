@@ -128,6 +128,13 @@ class SpeciesDecl:
 
 
 @dataclass(frozen=True)
+class SiteDecl:
+    name: Ident
+    props: tuple[Assign, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
 class Param:
     name: Ident
     value: Expr
@@ -205,7 +212,7 @@ class ExperimentDecl:
     span: Span
 
 
-Statement = Union[Mechanism, Use, SpeciesDecl, Param, Reaction, LawDecl, Transport, ExperimentDecl]
+Statement = Union[Mechanism, Use, SpeciesDecl, SiteDecl, Param, Reaction, LawDecl, Transport, ExperimentDecl]
 
 
 @dataclass(frozen=True)

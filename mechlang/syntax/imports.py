@@ -49,6 +49,7 @@ class Declarations:
 
     mechanism: ast.Mechanism | None = None
     species: dict = field(default_factory=dict)  # name -> (SpeciesDecl, Ident)
+    sites: dict = field(default_factory=dict)  # name -> SiteDecl
     params: dict = field(default_factory=dict)  # name -> Param
     laws: dict = field(default_factory=dict)  # name -> LawDecl
     experiments: dict = field(default_factory=dict)  # name -> ExperimentDecl
@@ -62,6 +63,7 @@ class Declarations:
         if other.transport is not None:
             self.transport = other.transport
         self.species.update(other.species)
+        self.sites.update(other.sites)
         self.params.update(other.params)
         self.laws.update(other.laws)
         self.experiments.update(other.experiments)
@@ -122,6 +124,9 @@ class Loader:
                 for ident in st.names:
                     if not duplicate("species", ident.name, ident.span):
                         own.species[ident.name] = (st, ident)
+            elif isinstance(st, ast.SiteDecl):
+                if not duplicate("site", st.name.name, st.name.span):
+                    own.sites[st.name.name] = st
             elif isinstance(st, ast.Param):
                 if not duplicate("parameter", st.name.name, st.name.span):
                     own.params[st.name.name] = st

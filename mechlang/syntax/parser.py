@@ -146,6 +146,9 @@ class _ToAST(Transformer):
         flags = tuple(c[1] for c in children if isinstance(c, tuple) and c[0] == "flag")
         return ast.SpeciesDecl(names, props, surface, self._span(meta), flags)
 
+    def site(self, meta, children):
+        return ast.SiteDecl(children[0], tuple(children[1:]), self._span(meta))
+
     def species_flag(self, meta, children):
         return ("flag", children[0])
 
@@ -276,7 +279,7 @@ _DESCRIPTIONS = {
     "POW": "'^'",
 }
 
-_STATEMENT_WORDS = ("mechanism", "use", "species", "param", "law", "transport", "experiment")
+_STATEMENT_WORDS = ("mechanism", "use", "species", "site", "param", "law", "transport", "experiment")
 
 
 def _describe_expected(name: str) -> str:
