@@ -162,3 +162,39 @@ def test_gradients_through_adsorption_match_finite_differences(tmp_path, name, v
     fd = float((loss({name: value + h}) - loss({name: value - h})) / (2 * h))
     assert grad == pytest.approx(fd, rel=1e-4)
     assert grad != 0.0
+
+
+FRUMKIN = """
+site S: Gamma_max = 2e-10 mol/cm^2
+surface species O: Gamma = 1e-10 mol/cm^2, site = S
+surface species R: Gamma = 0 mol/cm^2, site = S
+param g = 0
+E1: O + e- <=> R ; {law}
+experiment cv {{ technique = cv, E_start = 0.3 V, E_vertex = -0.3 V, scan_rate = 100 mV/s, area = 1 cm^2 }}
+"""
+
+
+@pytest.mark.parametrize("g", [2.0, -1.0])
+def test_frumkin_interaction_scales_the_reversible_surface_wave(tmp_path, g):
+    """Laviron (1974): with interactions the fast surface wave keeps its peak at E0 and its
+    height becomes n^2 F^2 A Gamma v / (R T (4 + 2 g theta)), theta the total coverage."""
+    sim = mechlang.compile(write(tmp_path, FRUMKIN.format(law="frumkin_bv(0 V, 1e5 s^-1, 0.5, g)")))
+    res = sim({"g": g})
+    E, I = np.asarray(res.E), np.asarray(res.I)
+    half = len(I) // 2
+    k = np.argmin(I[:half])
+    peak = F**2 * AREA * GAMMA * 0.1 / (R * T * (4 + 2 * g * 0.5))
+    assert -I[k] == pytest.approx(peak, rel=5e-3)
+    assert abs(E[k]) < 1.5e-3
+
+
+def test_frumkin_bv_without_interaction_is_butler_volmer(tmp_path):
+    a = mechlang.compile(write(tmp_path, FRUMKIN.format(law="frumkin_bv(0 V, 3 s^-1, 0.4, g)"), "a.mech"))()
+    b = mechlang.compile(write(tmp_path, FRUMKIN.format(law="butler_volmer(0 V, 3 s^-1, 0.4)"), "b.mech"))()
+    assert np.asarray(a.I) == pytest.approx(np.asarray(b.I), rel=1e-10, abs=1e-20)
+
+
+def test_frumkin_bv_needs_species_on_a_site(tmp_path):
+    text = SURFACE_COUPLE.format(law="frumkin_bv(0 V, ks, alpha, 1)", n="e-", start=0.3, vertex=-0.3)
+    with pytest.raises(mechlang.MechError, match="must be a surface species on a site"):
+        mechlang.load(write(tmp_path, text))

@@ -38,6 +38,8 @@ class KineticLaw:
             an equilibrium law.
         equilibrium: True for ``nernst``: the surface obeys
             ``c_ox / c_red = exp(n f (E - E0))`` instead of a finite rate.
+        coverage: the law reads the site coverages of the step's two sides, given to
+            ``rates`` as ``args["theta_ox"]`` and ``args["theta_red"]`` (surface steps only).
         doc: one line for ``mechlang show`` and error messages.
     """
 
@@ -48,6 +50,7 @@ class KineticLaw:
     options: Mapping[str, float] = field(default_factory=dict)
     equilibrium: bool = False
     doc: str = ""
+    coverage: bool = False
 
 
 REGISTRY: dict[str, KineticLaw] = {}

@@ -883,6 +883,14 @@ class _Builder:
                          "surface species")
                 return None
             kin = self.electron_transfer(label, rx, n, surface)
+            law = kinetics.get(kin.law) if kin is not None else None
+            if law is not None and law.coverage:
+                loose = [s for s in (*lhs, *rhs) if not (s in self.species_ir and self.species_ir[s].site)]
+                if loose:
+                    self.err(f"'{kin.law}' reads coverages: '{loose[0]}' must be a surface species on a site",
+                             rx.equation_span, f"declare 'surface species {loose[0]}: ..., site = S' and "
+                             "'site S: Gamma_max = ...'")
+                    return None
             self.charge_balance(rx, lhs, rhs, n)
         else:
             kin = self.chemical(label, rx, lhs, rhs, surface)

@@ -80,6 +80,13 @@ def _product(terms, names_to_index) -> sympy.Expr:
     return out
 
 
+def _coverage(model: ir.Model, terms) -> sympy.Expr:
+    """Coverage of one side of a surface step: sum of nu Gamma / Gamma_max over its species."""
+    gmax = {s.name: s.gamma_max for s in model.sites}
+    return sum((nu * conc(name) / sympy.Symbol(gmax[model.species_named(name).site]) for name, nu in terms),
+               sympy.Integer(0))
+
+
 def _law_rates(model: ir.Model, step: ir.Step, call: ir.LawCall):
     args = {p: sympy.Symbol(v) for p, v in call.args}
     if call.law in model.laws:
@@ -89,6 +96,9 @@ def _law_rates(model: ir.Model, step: ir.Step, call: ir.LawCall):
     reg = kinetics.get(call.law)
     if reg.equilibrium:
         return None, None, True
+    if reg.coverage:
+        args["theta_ox"] = _coverage(model, step.reactants)
+        args["theta_red"] = _coverage(model, step.products)
     kred, kox = reg.rates(E_SYM, T_SYM, step.electrons, args, {**reg.options, **dict(call.options)})
     return kred, kox, False
 
