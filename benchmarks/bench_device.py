@@ -86,8 +86,10 @@ def main(argv=None):
             path.write_text(text + CV)
             sim = mechlang.compile(path)
             on_default = measure(sim, default)
-            print(f"{name}: {default.platform} done", flush=True)
+            print(f"{name} on {default.platform}: {json.dumps({k: v for k, v in on_default.items() if k != 'I'})}",
+                  flush=True)
             on_cpu = measure(sim, cpu)
+            print(f"{name} on cpu: {json.dumps({k: v for k, v in on_cpu.items() if k != 'I'})}", flush=True)
             diff = float(np.max(np.abs(on_default.pop("I") - on_cpu["I"])) / np.max(np.abs(on_cpu.pop("I"))))
             rows[name] = dict(device=on_default, cpu=on_cpu, max_relative_difference=diff)
     print("| mechanism | where | forward ms | gradient ms | batch of " + " / ".join(map(str, BATCHES))
