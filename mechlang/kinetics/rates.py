@@ -82,7 +82,8 @@ def values_with(model, params: Mapping | None):
     if unknown:
         raise KeyError(f"unknown parameter '{unknown[0]}'{did_you_mean(unknown[0], [*model.values, 'T'])}")
     numbers = model.evaluate()
-    env: dict = {}
+    # T first: a value derived from a thermodynamic cycle depends on it.
+    env: dict = {"T": jnp.asarray(params["T"], dtype=float) if "T" in params else default_temperature(model)}
     for name, v in model.values.items():
         if name in params:
             env[name] = jnp.asarray(params[name], dtype=float)
@@ -90,7 +91,6 @@ def values_with(model, params: Mapping | None):
             env[name] = numbers[name]
         else:
             env[name] = compile_exprs([v.expr])(env)[0]
-    env["T"] = jnp.asarray(params["T"], dtype=float) if "T" in params else default_temperature(model)
     return env
 
 

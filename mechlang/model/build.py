@@ -986,7 +986,8 @@ class _Builder:
                 continue
             bound[key] = kw.value
         missing = [p for p in params if p not in bound]
-        if missing and ok:
+        cycle_e0 = builtin is not None and missing == ["E0"]  # E0 left to a thermodynamic cycle
+        if missing and ok and not cycle_e0:
             self.err(f"{name} is missing argument{'s' if len(missing) > 1 else ''} "
                      + ", ".join(f"'{m}'" for m in missing), call.span, f"it is {signature}")
             ok = False
@@ -995,6 +996,13 @@ class _Builder:
         args = []
         arg_dims = {}
         for p in params:
+            if p == "E0" and cycle_e0:
+                # E0 follows from the thermodynamic cycle this step closes (symbolic.thermo).
+                vname = f"{label}.E0"
+                self.add_value(ir.Value(vname, thermo.PENDING, "V", "step", call.span, "V", 1.0), expected[p])
+                args.append((p, vname))
+                arg_dims[p] = expected[p]
+                continue
             vname = self.make_value(f"{label}.{p}", bound[p], "step", expected[p], p, bare_param_ok=True)
             if vname is None:
                 ok = False
