@@ -265,3 +265,46 @@ def test_cli_compare_ranks_and_writes_the_report(tmp_path):
     assert [Path(e["file"]).name for e in ranking] == ["ec.mech", "e.mech"]
     for key in ("file", "aic", "bic", "loss", "parameters"):
         assert key in ranking[0]
+
+
+POL = """
+species Lip: c = 1 M, z = +1
+species Li: solid
+param k0 = 1e-5 cm/s in [1e-9 cm/s, 1e-1 cm/s] log
+param alpha = 0.5 in [0.2, 0.8]
+E1: Lip + e- <=> Li ; butler_volmer(0 V, k0, alpha)
+transport none
+experiment pol { technique = polarization, E_start = -0.3 V, E_end = 0.3 V, points = 301 }
+"""
+
+
+def test_relative_weighting_divides_each_residual_by_its_own_current(tmp_path):
+    """A Tafel plot over three decades with 3 % relative noise: weighting='relative'
+    divides each residual by the point's own |I| and recovers the truth within its error
+    bars; the default divides by the largest |I|."""
+    path = write(tmp_path, POL, "pol.mech")
+    truth = {"k0": 2e-7, "alpha": 0.4}
+    E = np.concatenate([np.linspace(-0.3, -0.01, 30), np.linspace(0.01, 0.3, 30)])
+    sim = mechlang.compile(path)
+    clean = np.interp(E, np.asarray(sim(truth).E), np.asarray(sim(truth).I))
+    I = clean * (1 + 0.03 * np.random.default_rng(3).standard_normal(E.size))  # noqa: E741
+    data = {"pol": {"E": E, "I": I}}
+    rel = mechlang.fit(path, data, weighting="relative", progress=False)
+    c = rel.curves["pol"]
+    assert rel.loss == pytest.approx(np.sum(((c["fit"] - c["data"]) / c["data"]) ** 2), rel=1e-9)
+    assert rel.report()["weighting"] == "relative"
+    for k, v in truth.items():
+        assert abs(rel.values[k] - v) < 4 * rel.stderr[k], (k, rel.values[k], rel.stderr[k])
+    mx = mechlang.fit(path, data, progress=False)
+    c = mx.curves["pol"]
+    assert mx.weighting == "max"
+    assert mx.loss == pytest.approx(np.sum(((c["fit"] - c["data"]) / np.max(np.abs(I))) ** 2), rel=1e-9)
+
+
+def test_relative_weighting_rejects_zero_current_and_unknown_weightings(tmp_path):
+    path = write(tmp_path, POL, "pol.mech")
+    data = {"pol": {"E": [-0.1, 0.0, 0.1], "I": [-1e-3, 0.0, 1e-3]}}
+    with pytest.raises(mechlang.DataError, match="relative weighting.*0 at row 2"):
+        mechlang.fit(path, data, weighting="relative", progress=False)
+    with pytest.raises(mechlang.ModelError, match="unknown weighting 'log'"):
+        mechlang.fit(path, data, weighting="log", progress=False)

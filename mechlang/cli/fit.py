@@ -19,6 +19,9 @@ def add_parsers(sub) -> None:
                        help="parameters to fit (default: every param with bounds)")
         p.add_argument("--method", choices=("lm", "lbfgs", "adam"), default="lm")
         p.add_argument("--starts", type=int, default=1, help="starting points, run as one batch")
+        p.add_argument("--weighting", choices=("max", "relative"), default="max",
+                       help="divide each residual by its experiment's largest |I| (max) or by its own |I| "
+                            "(relative, for data spanning decades of current)")
         p.add_argument("--points", type=int, help="grid nodes of the simulations")
         p.add_argument("--dE", type=float, help="potential step of the simulations, V")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -128,7 +131,7 @@ def run_fit(args) -> int:
     data = _data(args)
     _guard([args.output, args.plot], [args.file, *data.values()])
     result = fit(args.file, data, fit=_names(args), method=args.method, starts=args.starts,
-                 progress=False if args.quiet else None, **_options(args))
+                 progress=False if args.quiet else None, weighting=args.weighting, **_options(args))
     _print_fit(result)
     if args.output:
         _write_json(args.output, result.report())
@@ -143,7 +146,7 @@ def run_compare(args) -> int:
     data = _data(args)
     _guard([args.output, args.plot], [*args.files, *data.values()])
     comparison = compare(args.files, data, fit=_names(args), method=args.method, starts=args.starts,
-                         progress=False if args.quiet else None, **_options(args))
+                         progress=False if args.quiet else None, weighting=args.weighting, **_options(args))
     print(f"{'rank':<5}{'file':<32}{'AIC':>12}{'ΔAIC':>9}{'BIC':>12}{'ΔBIC':>9}{'loss':>12}")
     for i, e in enumerate(comparison.ranking, 1):
         print(f"{i:<5}{Path(e['file']).name:<32}{e['aic']:>12.2f}{e['delta_aic']:>9.2f}"

@@ -27,7 +27,7 @@ class FitResult:
     values: dict[str, float]
     stderr: dict[str, float]
     correlation: dict[str, dict[str, float]]
-    loss: float  # sum of squared residuals, each scaled by its experiment's largest |I|
+    loss: float  # sum of squared residuals, each scaled by its experiment's largest |I| (or its own |I|)
     n_simulations: int
     n_gradients: int
     wall_time: float
@@ -43,12 +43,14 @@ class FitResult:
     warnings: list[Diagnostic] = field(default_factory=list)
     file: str = ""
     curves: dict = field(default_factory=dict)  # experiment -> dict(x, data, fit, kind)
+    weighting: str = "max"
 
     def report(self) -> dict:
         """The JSON report of ``mechlang fit -o``."""
         return {
             "file": self.file,
             "method": self.method,
+            "weighting": self.weighting,
             "parameters": {k: {"value": self.values[k], "stderr": self.stderr[k], "unit": self.units.get(k, "")}
                            for k in self.values},
             "correlation": self.correlation,
@@ -119,7 +121,7 @@ def _curves(problem: Problem, theta) -> dict:
 def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, method: str = "lm",
         starts: int = 1, bounds: Mapping[str, tuple[float, float]] | None = None,
         log: Mapping[str, bool] | None = None, options: Options | None = None, max_iter: int | None = None,
-        seed: int = 0, progress: bool | None = None, **option_changes) -> FitResult:
+        seed: int = 0, progress: bool | None = None, weighting: str = "max", **option_changes) -> FitResult:
     """Fit the parameters of a model to measured curves.
 
     Arguments:
@@ -130,6 +132,9 @@ def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, me
         starts: number of starting points (the file's values, then uniform draws inside
             the bounds), run as one batched computation; the best is kept.
         bounds, log: override the file's search space of a parameter (SI).
+        weighting: what each residual I_sim - I_data is divided by: ``"max"`` (default),
+            the largest measured |I| of its experiment; ``"relative"``, the point's own
+            measured |I| (relative errors, for data spanning decades of current).
         options, **option_changes: solver options of the simulations.
 
     Returns:
@@ -148,7 +153,7 @@ def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, me
         source = load(source)
     opts = (options or Options()).with_(**option_changes)
     t0 = time.perf_counter()
-    problem = Problem(source, data, fit, bounds, log, opts)
+    problem = Problem(source, data, fit, bounds, log, opts, weighting)
     s0 = problem.random_starts(max(int(starts), 1), seed)
     if method == "lm":
         out = lm(problem, s0, max_iter=max_iter or 100, progress=progress)
@@ -206,6 +211,7 @@ def _result(problem: Problem, out, members, method: str, t0: float, y=None, shar
         warnings=warns,
         file=str(problem.model.file),
         curves=curves,
+        weighting=problem.weighting,
     )
 
 

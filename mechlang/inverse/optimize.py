@@ -96,11 +96,13 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             # Nielsen's damping update from the gain ratio actual / predicted reduction.
             d = cand - s
             predicted = -(2 * np.einsum("ki,ki->k", d, g) + np.einsum("ki,kij,kj->k", d, A, d))
-            rho = (out.loss - lc) / np.maximum(predicted, 1e-300)
+            with np.errstate(over="ignore"):  # a vanishing predicted reduction: rho = +-inf is meant
+                rho = (out.loss - lc) / np.maximum(predicted, 1e-300)
+                shrink = np.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
             trial_s[ok] = cand[ok]
             trial_loss[ok] = lc[ok]
             improved |= ok
-            lam[ok] = np.maximum(lam[ok] * np.maximum(1 / 3, 1 - (2 * rho[ok] - 1) ** 3), 1e-12)
+            lam[ok] = np.maximum(lam[ok] * shrink[ok], 1e-12)
             nu[ok] = 2.0
             bad = trying & ~ok
             lam[bad] *= nu[bad]

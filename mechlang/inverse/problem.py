@@ -5,9 +5,11 @@ Fitted parameters live on a unit box: each is mapped from its declared search sp
 optimizer sees well-scaled, bounded variables; a parameter without bounds is searched
 as log10 of its value (``log``) or in units of its starting value.
 
-The residual of experiment e at data point i is (I_sim - I_data) / scale_e, with
-scale_e the largest measured |I| of that experiment: experiments of different current
-scales (a global fit over scan rates) weigh alike.  ``loss`` is the sum of squares.
+The residual of experiment e at data point i is (I_sim - I_data) / scale, with scale
+(``weighting``) the largest measured |I| of that experiment (``"max"``, the default:
+experiments of different current scales, a global fit over scan rates, weigh alike) or
+the point's own measured |I| (``"relative"``: relative errors, for data spanning decades
+of current such as a Tafel plot).  ``loss`` is the sum of squares.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from mechlang.errors import DataError, ModelError, did_you_mean, error
 from mechlang.model import ir
 from mechlang.numerics.options import Options
 from mechlang.simulator import Simulator
+
+
+WEIGHTINGS = ("max", "relative")
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,12 @@ class Problem:
 
     def __init__(self, model: ir.Model, data: Mapping[str, object], fit: Sequence[str] | None = None,
                  bounds: Mapping[str, tuple[float, float]] | None = None,
-                 log: Mapping[str, bool] | None = None, options: Options | None = None):
+                 log: Mapping[str, bool] | None = None, options: Options | None = None,
+                 weighting: str = "max"):
         from mechlang.inverse.data import load_dataset
 
+        if weighting not in WEIGHTINGS:
+            raise ModelError(error(f"unknown weighting '{weighting}': use one of {', '.join(WEIGHTINGS)}"))
         if not data:
             raise DataError(error("no data given: pass data={EXPERIMENT: FILE.csv, ...}"))
         self.model = model
@@ -96,10 +104,23 @@ class Problem:
             self.datasets[name] = load_dataset(source, sim.experiment, settings)
         self.parameters = self._parameters(fit, bounds or {}, log or {})
         self.names = [p.name for p in self.parameters]
-        self.scales = {e: float(np.max(np.abs(d.I))) or 1.0 for e, d in self.datasets.items()}
+        self.weighting = weighting
+        self.scales = {e: self._scale(d) for e, d in self.datasets.items()}
         self.n_points = sum(len(d.I) for d in self.datasets.values())
         self.y = self.scaled(self.datasets)  # the measured currents, scaled, in residual order
         self._compiled = None
+
+    def _scale(self, d):
+        """What the residuals of a data set are divided by: a number, or one per point."""
+        if self.weighting == "max":
+            return float(np.max(np.abs(d.I))) or 1.0
+        zero = np.flatnonzero(d.I == 0)
+        if zero.size:
+            raise DataError(error(
+                f"{d.source}: relative weighting divides by the measured current, which is 0 at "
+                f"row {d.rows[zero[0]]} (experiment '{d.experiment}')",
+                None, "leave out the points of zero current, or use weighting='max'"))
+        return np.abs(d.I)
 
     def scaled(self, datasets) -> np.ndarray:
         """Measured currents of ``datasets`` (aligned like this problem's) as one scaled vector."""
