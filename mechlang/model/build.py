@@ -877,11 +877,14 @@ class _Builder:
         on_surface = [self.d.species[s][0].surface for s in (*lhs, *rhs)]
         surface = any(on_surface)
         if n > 0:
-            if surface and not all(on_surface):
-                self.err("an electron transfer between solution and surface species is not supported yet",
-                         rx.equation_span, "write it as an adsorption step and an electron transfer between "
-                         "surface species")
-                return None
+            if surface and not all(on_surface):  # electrosorption: the surface side must sit on one site
+                sites = {self.species_ir[s].site if s in self.species_ir else None
+                         for s in (*lhs, *rhs) if self.d.species[s][0].surface}
+                if None in sites or len(sites) != 1:
+                    self.err("an electron transfer between solution and surface species needs its surface "
+                             "species on one site", rx.equation_span,
+                             "declare 'site S: Gamma_max = ...' and 'surface species X: ..., site = S'")
+                    return None
             kin = self.electron_transfer(label, rx, n, surface)
             law = kinetics.get(kin.law) if kin is not None else None
             if law is not None and law.coverage:

@@ -182,6 +182,27 @@ def derive(model: ir.Model) -> SymbolicSystem:
         kred, kox, equilibrium = _law_rates(model, step, step.kinetics)
         ox = _product(step.reactants, index)
         red = _product(step.products, index)
+        scale = sympy.Integer(1)
+        kinds = {model.species_named(s).surface for s, _ in step.reactants + step.products}
+        if kinds == {True, False}:
+            # Electrosorption (solution on one side, a site's species on the other): every
+            # species enters by its activity, c/c° or theta = Gamma/Gamma_max, with the
+            # site's Langmuir/Frumkin factors, and the rate is Gamma_max times k0 (1/s)
+            # times that: at E0 a half-covered site is in equilibrium with c = c°.
+            gmax = {s.name: sympy.Symbol(s.gamma_max) for s in model.sites}
+
+            def activity(terms):
+                out = sympy.Integer(1)
+                for name, nu in terms:
+                    sp = model.species_named(name)
+                    out *= (conc(name) / (gmax[sp.site] if sp.surface else constants.c_standard)) ** nu
+                return out
+
+            fwd, bwd = site_factors(step)
+            ox, red = activity(step.reactants) * fwd, activity(step.products) * bwd
+            site = next(model.species_named(s).site for s, _ in step.reactants + step.products
+                        if model.species_named(s).surface)
+            scale = gmax[site]
         if equilibrium:
             e0 = sympy.Symbol(dict(step.kinetics.args)["E0"])
             x = step.electrons * constants.F / (constants.R * T_SYM) * (E_SYM - e0)
@@ -196,7 +217,7 @@ def derive(model: ir.Model) -> SymbolicSystem:
                 )
             )
         else:
-            v = kred * ox - (kox * red if step.reversible else 0)
+            v = scale * (kred * ox - (kox * red if step.reversible else 0))
             electrode.append(
                 ElectrodeStep(
                     step.label, step.electrons, False, v, tuple(sympy.diff(v, c) for c in cs),
