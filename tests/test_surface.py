@@ -247,3 +247,17 @@ def test_gradients_through_electrosorption_match_finite_differences(tmp_path, na
     fd = float((loss({name: value + h}) - loss({name: value - h})) / (2 * h))
     assert grad == pytest.approx(fd, rel=1e-4)
     assert grad != 0.0
+
+
+def test_check_and_show_describe_surfaces(tmp_path, capsys):
+    from mechlang.cli.main import main
+
+    path = write(tmp_path, ADSORBED_COUPLES)
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Aads  surface, Gamma = 1e-10 mol/cm^2, site = S" in out
+    assert "S: Gamma_max = 2e-10 mol/cm^2, g = 1" in out
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "A1 (mass action at the surface, no electrons)" in out
+    assert "J_Aads = v_A1 - v_E2" in out  # the surface balance: adsorbed minus reduced

@@ -136,12 +136,21 @@ def summary(model) -> str:
             props = []
             if s.solid:
                 props.append("solid (unit activity)")
+            elif s.surface:
+                props.append("surface, Gamma = " + _fmt_value(model, numbers, s.c))
+                if s.site:
+                    props.append(f"site = {s.site}")
             else:
                 props.append("D = " + (_fmt_value(model, numbers, s.D) if s.D else "-"))
                 props.append("c = " + _fmt_value(model, numbers, s.c))
             if s.z_declared:
                 props.append(f"z = {s.z:+d}" if s.z else "z = 0")
             lines.append(f"    {s.name:<{width}}  " + ", ".join(props))
+    if model.sites:
+        lines.append("  sites:")
+        for site in model.sites:
+            lines.append(f"    {site.name}: Gamma_max = {_fmt_value(model, numbers, site.gamma_max)}, "
+                         f"g = {_fmt_value(model, numbers, site.g)}")
     if model.steps:
         lines.append("  steps:")
         for st in model.steps:

@@ -57,9 +57,12 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
     for s, r in zip(system.species, system.source):
         line(sub("R", s), r)
     out.append("")
-    out.append("Electron transfers at the electrode:")
+    out.append("Steps at the electrode (surface species: Gamma, mol m^-2):")
     for es in system.electrode:
-        if es.equilibrium:
+        if es.kred is None and not es.equilibrium:  # adsorption or surface chemistry, mass action
+            out.append(f"  {es.label} (mass action at the surface, no electrons): rate v (mol m^-2 s^-1)")
+            line(f"v_{es.label}", es.rate)
+        elif es.equilibrium:
             out.append(f"  {es.label} (nernst, n = {es.n}): equilibrium, scaled residual")
             line("0", es.condition)
         else:
