@@ -100,6 +100,9 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             trial_s[ok] = cand[ok]
             trial_loss[ok] = lc[ok]
             improved |= ok
+            # rho >= 1 gives the factor 1/3 either way; capping it keeps the cube finite (a step
+            # clipped at a bound can have a predicted reduction near zero and rho near infinity).
+            rho = np.minimum(rho, 1.0)
             lam[ok] = np.maximum(lam[ok] * np.maximum(1 / 3, 1 - (2 * rho[ok] - 1) ** 3), 1e-12)
             nu[ok] = 2.0
             bad = trying & ~ok
