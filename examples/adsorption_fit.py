@@ -13,6 +13,10 @@ and the thermodynamic cycle, and says which parameters the data determine.
 
     python examples/adsorption_fit.py [--plot FILE.png] [-o REPORT.json] [--starts N]
                                       [--points N --dE V] [--seed N] [--experiments A,B,..]
+                                      [--exchange-A FACTOR]
+
+``--exchange-A 30`` makes the true ka_A and kd_A thirty times larger (K_A unchanged): the
+adsorption of A is then fast against every sweep, and only K_A is determined.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def check_output(path: str | None, what: str) -> Path | None:
     return p
 
 
-def make_data(model, seed: int, names) -> dict:
+def make_data(model, truth: dict, seed: int, names) -> dict:
     """Voltammograms of the experiments ``names`` at the truth (DATA_OPTIONS), every
     DATA_SPACING, with Gaussian noise (each experiment its own stream of the seed)."""
     import mechlang
@@ -83,7 +87,7 @@ def make_data(model, seed: int, names) -> dict:
     data = {}
     for name in names:
         rng = np.random.default_rng([seed, list(EXPERIMENTS).index(name)])
-        res = mechlang.compile(model, name, **DATA_OPTIONS)(TRUTH).check()
+        res = mechlang.compile(model, name, **DATA_OPTIONS)(truth).check()
         E, I = np.asarray(res.E)[every - 1::every], np.asarray(res.I)[every - 1::every]
         data[name] = {"E": E, "I": I + NOISE * np.max(np.abs(I)) * rng.standard_normal(I.shape)}
     return data
@@ -120,7 +124,7 @@ def combination(result, weights: dict) -> tuple[float, float]:
     return value, math.sqrt(max(var, 0.0))
 
 
-def analyse(result, start: dict) -> dict:
+def analyse(result, truth: dict, start: dict) -> dict:
     """The table rows, strong correlations, derived constants and the cycle.
 
     A parameter is identifiable when its relative error is small ("yes" <= 0.1 < "weak"
@@ -141,15 +145,15 @@ def analyse(result, start: dict) -> dict:
         partners = [f"{b if a == k else a} {r:+.3f}" for a, b, r in pairs if k in (a, b)]
         if partners:
             says += f", r with {', '.join(partners)}"
-        rows.append({"name": k, "unit": DISPLAY[k][0], "truth": TRUTH[k], "start": start[k], "fit": v, "stderr": se,
-                     "z": (v - TRUTH[k]) / se if se > 0 else float("nan"), "relative_error": rel,
+        rows.append({"name": k, "unit": DISPLAY[k][0], "truth": truth[k], "start": start[k], "fit": v, "stderr": se,
+                     "z": (v - truth[k]) / se if se > 0 else float("nan"), "relative_error": rel,
                      "identifiable": says})
     derived = {}
     for s in ("A", "B"):
         # ln K = ln ka - ln kd - ln Gmax: the equilibrium constant of the Langmuir isotherm.
         lnK, se = combination(result, {f"ka_{s}": 1.0, f"kd_{s}": -1.0})
         K = math.exp(lnK) / GMAX
-        K_true = TRUTH[f"ka_{s}"] / (TRUTH[f"kd_{s}"] * GMAX)
+        K_true = truth[f"ka_{s}"] / (truth[f"kd_{s}"] * GMAX)
         derived[f"K_{s}"] = {"unit": "m^3/mol", "truth": K_true, "fit": K, "relative_error": se,
                              "z": math.log(K / K_true) / se if se > 0 else float("nan"),
                              "identifiable": verdict(se)}
@@ -171,6 +175,8 @@ def print_report(result, table: dict, args) -> None:
     print(f"\nTen-parameter fit of {len(result.curves)} voltammograms ({result.n_points} points, "
           f"{NOISE:.0%} noise, seed {args.seed}); fit at points={args.points}, dE={1e3 * args.dE:g} mV, "
           f"data at points={DATA_OPTIONS['points']}, dE={1e3 * DATA_OPTIONS['dE']:g} mV")
+    if args.exchange_A != 1:
+        print(f"true ka_A and kd_A {args.exchange_A:g} times the default truth (K_A unchanged)")
     head = f"{'':10}{'unit':>5}{'truth':>11}{'start':>11}{'fit':>12}  {'± stderr':<10}{'rel.err':>8}{'z':>7}  identifiable"
     print(head)
     for r in table["rows"]:
@@ -243,13 +249,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     ap.add_argument("--experiments", default=",".join(EXPERIMENTS),
                     help="the scan rates to fit, as experiment names (default: %(default)s)")
+    ap.add_argument("--exchange-A", type=float, default=1.0, metavar="FACTOR",
+                    help="multiply the true ka_A and kd_A by FACTOR, K_A unchanged (default 1)")
     args = ap.parse_args(argv)
     chosen = [e.strip() for e in args.experiments.split(",") if e.strip()]
     unknown = [e for e in chosen if e not in EXPERIMENTS]
     if unknown or not chosen:
         ap.error(f"--experiments takes names from {', '.join(EXPERIMENTS)}; got {args.experiments!r}")
-    if args.starts < 1 or args.points < 10 or not 0 < args.dE <= 0.01:
-        ap.error("need --starts >= 1, --points >= 10 and 0 < --dE <= 0.01 V")
+    if args.starts < 1 or args.points < 10 or not 0 < args.dE <= 0.01 or not args.exchange_A > 0:
+        ap.error("need --starts >= 1, --points >= 10, 0 < --dE <= 0.01 V and --exchange-A > 0")
     plot_path = check_output(args.plot, "the plot")
     report_path = check_output(args.output, "the report")
 
@@ -261,16 +269,22 @@ def main(argv=None) -> int:
     model = mechlang.load(MECH)
     start = {k: model.parameters[k] for k in FITTED}
     t0 = time.perf_counter()
-    data = make_data(model, args.seed, chosen)
+    truth = dict(TRUTH, ka_A=TRUTH["ka_A"] * args.exchange_A, kd_A=TRUTH["kd_A"] * args.exchange_A)
+    for k in FITTED:
+        lo, hi = model.values[k].bounds
+        if not lo < truth[k] < hi:
+            ap.error(f"--exchange-A {args.exchange_A:g} puts the true {k} ({truth[k]:.3g} SI) outside the "
+                     f"file's bounds [{lo:g}, {hi:g}]")
+    data = make_data(model, truth, args.seed, chosen)
     t_data = time.perf_counter() - t0
     result = mechlang.fit(model, data=data, fit=list(FITTED), method="lm", starts=args.starts,
                           progress=None, points=args.points, dE=args.dE)
-    table = analyse(result, start)
+    table = analyse(result, truth, start)
     print_report(result, table, args)
 
     if report_path:
         report = result.report()
-        report.update(truth=TRUTH, start=start, table=table["rows"], derived=table["derived"],
+        report.update(truth=truth, exchange_A=args.exchange_A, start=start, table=table["rows"], derived=table["derived"],
                       strongly_correlated=[{"a": a, "b": b, "r": r} for a, b, r in table["pairs"]],
                       noise=NOISE, seed=args.seed, data_options=DATA_OPTIONS, data_spacing_V=DATA_SPACING,
                       fit_options={"points": args.points, "dE": args.dE})
