@@ -16,7 +16,8 @@ and the thermodynamic cycle, and says which parameters the data determine.
                                       [--exchange-A FACTOR]
 
 ``--exchange-A 30`` makes the true ka_A and kd_A thirty times larger (K_A unchanged): the
-adsorption of A is then fast against every sweep, and only K_A is determined.
+adsorption of A is then fast against every sweep, K_A stays as well determined, and ka_A
+and kd_A apart much less so.
 """
 
 from __future__ import annotations
@@ -273,8 +274,9 @@ def main(argv=None) -> int:
     for k in FITTED:
         lo, hi = model.values[k].bounds
         if not lo < truth[k] < hi:
-            ap.error(f"--exchange-A {args.exchange_A:g} puts the true {k} ({truth[k]:.3g} SI) outside the "
-                     f"file's bounds [{lo:g}, {hi:g}]")
+            unit = model.values[k].unit
+            ap.error(f"--exchange-A {args.exchange_A:g} puts the true {k} ({truth[k]:.3g} {unit}) outside its "
+                     f"bounds in the file [{lo:g}, {hi:g}] {unit}")
     data = make_data(model, truth, args.seed, chosen)
     t_data = time.perf_counter() - t0
     result = mechlang.fit(model, data=data, fit=list(FITTED), method="lm", starts=args.starts,
