@@ -199,10 +199,20 @@ _KEY_DIMS = {
     "Ru": U.RESISTANCE,
     "Cdl": U.CAPACITANCE,
     "r": U.LENGTH,
+    "L": U.LENGTH,
+    "length": U.LENGTH,
 }
-_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r")
-_GEOMETRIES = ("planar", "spherical")
-_FUTURE_GEOMETRIES = ("hemispherical", "cylindrical", "thin_layer", "band", "disk", "microdisk")
+_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r", "L", "length")
+# geometry -> (its arguments, which of them may be left out, an example)
+_GEOMETRY_ARGS = {
+    "planar": ((), (), "planar"),
+    "spherical": (("r",), (), "spherical(r = 10 um)"),
+    "hemispherical": (("r",), (), "hemispherical(r = 10 um)"),
+    "cylindrical": (("r", "length"), ("length",), "cylindrical(r = 5 um, length = 2 mm)"),
+    "thin_layer": (("L",), (), "thin_layer(L = 20 um)"),
+}
+_GEOMETRIES = tuple(_GEOMETRY_ARGS)
+_FUTURE_GEOMETRIES = ("band", "disk", "microdisk")
 _ALL_EXPERIMENT_KEYS = sorted(
     {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS)
 )
@@ -1258,42 +1268,48 @@ class _Builder:
                 ok = False
         # geometry
         geometry = "planar"
-        radius_e = None
+        geometry_args: dict[str, ast.Expr] = {}
         if "geometry" in entries:
             g = entries["geometry"].value
             gname = g.func.name if isinstance(g, ast.Call) else (g.name if isinstance(g, ast.Name) else None)
             gspan = g.func.span if isinstance(g, ast.Call) else g.span
             if gname is None:
-                self.err("geometry must be planar or spherical(r = ...)", g.span)
+                self.err("geometry must be one of " + ", ".join(a[2] for a in _GEOMETRY_ARGS.values()), g.span)
                 ok = False
             elif gname in _FUTURE_GEOMETRIES:
-                self.err(f"geometry '{gname}' is not supported yet (planar and spherical are)", gspan)
+                self.err(f"geometry '{gname}' is not supported yet ({', '.join(_GEOMETRIES)} are)", gspan)
                 ok = False
             elif gname not in _GEOMETRIES:
                 self.err(f"unknown geometry '{gname}'{_suggest(gname, [*_GEOMETRIES, *_FUTURE_GEOMETRIES])}", gspan)
                 ok = False
-            elif gname == "planar":
-                if isinstance(g, ast.Call):
-                    self.err("planar takes no arguments", g.span)
-                    ok = False
             else:
-                geometry = "spherical"
-                if not isinstance(g, ast.Call):
-                    self.err("spherical needs a radius: spherical(r = 10 um)", g.span)
+                geometry = gname
+                names, may_omit, example = _GEOMETRY_ARGS[gname]
+                call_args = list(g.args) if isinstance(g, ast.Call) else []
+                kwargs = list(g.kwargs) if isinstance(g, ast.Call) else []
+                if not names and isinstance(g, ast.Call):
+                    self.err(f"{gname} takes no arguments", g.span)
                     ok = False
-                else:
-                    bad = [k for k in g.kwargs if k.name.name != "r"]
-                    for k in bad:
-                        self.err(f"spherical has no argument '{k.name.name}'{_suggest(k.name.name, ['r'])}",
-                                 k.name.span, "it is spherical(r)")
-                    given = list(g.args) + [k.value for k in g.kwargs if k.name.name == "r"]
-                    if bad:
+                if len(call_args) > len(names) and names:
+                    self.err(f"{gname} takes {len(names)} argument{'s' if len(names) > 1 else ''} "
+                             f"({', '.join(names)}), got {len(call_args)}", g.span)
+                    ok = False
+                geometry_args.update(zip(names, call_args))
+                for k in kwargs:
+                    key = k.name.name
+                    if key not in names:
+                        self.err(f"{gname} has no argument '{key}'{_suggest(key, names)}", k.name.span,
+                                 f"it is {example}")
                         ok = False
-                    elif len(given) != 1:
-                        self.err(f"spherical takes one argument (r), got {len(given)}", g.span)
+                    elif key in geometry_args:
+                        self.err(f"argument '{key}' of {gname} is given twice", k.name.span)
                         ok = False
                     else:
-                        radius_e = given[0]
+                        geometry_args[key] = k.value
+                missing = [n for n in names if n not in geometry_args and n not in may_omit]
+                if ok and missing:
+                    self.err(f"{gname} needs {', '.join(missing)}: {example}", g.span)
+                    ok = False
         if not ok:
             return None
         settings: dict[str, str] = {}
@@ -1349,18 +1365,24 @@ class _Builder:
 
         cycles = whole("cycles", 1, "cycles")
         points = whole("points", 101 if technique == "polarization" else 0, "potentials")
-        if geometry == "spherical":
-            r = setting("r", radius_e)
-            values_ok &= r is not None
-            settings["r"] = r
+        for key, e in geometry_args.items():
+            v = setting(key, e)
+            values_ok &= v is not None
+            settings[key] = v
+        if geometry == "cylindrical" and "length" not in settings:
+            settings["length"] = self.default_value(f"{name}.length", 1e-2, U.LENGTH, "experiment",
+                                                    decl.name.span, "cm", 1e-2)
+        # The electrode area each geometry implies, unless `area` is given.
+        area_rule = {"spherical": lambda r: 4 * sympy.pi * r**2, "hemispherical": lambda r: 2 * sympy.pi * r**2,
+                     "cylindrical": lambda r: 2 * sympy.pi * r * sympy.Symbol(settings["length"])}
         if "area" in entries:
             a = setting("area", entries["area"].value)
             values_ok &= a is not None
             settings["area"] = a
-        elif geometry == "spherical":
-            if settings.get("r"):
+        elif geometry in area_rule:
+            if settings.get("r") and settings.get("length", True):
                 vname = f"{name}.area"
-                expr = 4 * sympy.pi * sympy.Symbol(settings["r"]) ** 2
+                expr = area_rule[geometry](sympy.Symbol(settings["r"]))
                 self.add_value(ir.Value(vname, expr, "m**2", "experiment", decl.name.span, "m**2", 1.0),
                                U.LENGTH**2)
                 settings["area"] = vname

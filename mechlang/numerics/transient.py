@@ -107,7 +107,10 @@ class Transient:
         D = jnp.stack([jnp.asarray(0.0 if d is None else values[d], float) for d in sysm.diffusion])
         bulk = jnp.stack([jnp.asarray(values[c], float) for c in sysm.bulk])
         D_max = jnp.max(D) if not surf.all() else jnp.asarray(1e-9)  # no solution species: any scale
-        L = opt.domain * jnp.sqrt(D_max * t_total)
+        if self.geometry.domain_key:  # a closed cell: the domain is the cell
+            L = jnp.asarray(settings[self.geometry.domain_key], float)
+        else:
+            L = opt.domain * jnp.sqrt(D_max * t_total)
         c_ref = jnp.maximum(jnp.max(jnp.where(surf, bulk / L, bulk)), 1e-30)
         radius = settings[self.geometry.size_key] / L if self.geometry.size_key else None
         x = jnp.asarray(self.x)

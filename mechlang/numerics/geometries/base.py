@@ -20,11 +20,14 @@ class Geometry:
     volume[i]: control volume of node i (node 0 a half cell at the electrode);
     face[i]: area of the face between nodes i and i+1, both relative to the electrode area.
     ``size_key``: the experiment setting that gives the electrode size (e.g. ``r``).
+    ``domain_key``: the setting that is the domain length itself (a closed cell), instead
+    of a multiple of the diffusion length.
     """
 
     name: str
     factors: Callable
     size_key: str | None = None
+    domain_key: str | None = None
 
 
 def register(geometry: Geometry) -> Geometry:
