@@ -31,7 +31,9 @@ class Result:
     bulk concentration; zero for linear systems, which one Newton step solves exactly)
     and ``min_conc`` (lowest concentration per step, mol/m^3) are what :meth:`check` reads.
     ``x`` and ``c_final`` hold the grid and the final concentration profiles of the
-    species in ``Simulator.species`` order.
+    species in ``Simulator.species`` order; compiled with ``profiles=True``, ``profiles``
+    holds them at every step (otherwise it is empty).  A surface species' column there is
+    not a concentration: its surface concentration is in ``surface``.
     """
 
     t: jax.Array
@@ -42,6 +44,7 @@ class Result:
     x: jax.Array  # grid: distance from the electrode surface, m
     c_final: jax.Array  # concentrations at the end, (len(x), species), mol/m^3
     surface: jax.Array  # surface species (Simulator.surface_species order): Gamma per step, mol/m^2
+    profiles: jax.Array  # with compile(..., profiles=True): c(x, t), (steps, len(x), species), mol/m^3
 
     def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0) -> "Result":
         """Raise :class:`SolverError` if the run failed; call it outside traced code."""

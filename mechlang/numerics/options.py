@@ -22,6 +22,7 @@ class Options:
     newton: int | None = None  # Newton iterations per step; None: 1 if linear, else 4
     newton_tol: float = 1e-7  # the last Newton update (relative to the largest bulk concentration)
     checkpoint: bool = True  # recompute each step in reverse mode instead of storing it
+    profiles: bool = False  # keep the concentration profiles of every step (Result.profiles)
 
     def with_(self, **changes) -> "Options":
         known = {f.name for f in fields(self)}

@@ -62,4 +62,4 @@ class SteadyState:
                 I = I - constants.F * es.n * jnp.broadcast_to(v, E.shape)  # noqa: E741
         I = I * settings["area"]  # noqa: E741
         min_conc = jnp.full(E.shape, jnp.min(bulk) if S else 0.0)
-        return t, E, I, jnp.zeros_like(E), min_conc, jnp.zeros(1), bulk[None, :], jnp.zeros((E.shape[0], 0))
+        return t, E, I, jnp.zeros_like(E), min_conc, jnp.zeros(1), bulk[None, :], jnp.zeros((E.shape[0], 0)), jnp.zeros((E.shape[0], 0, 0))

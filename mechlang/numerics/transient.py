@@ -91,7 +91,8 @@ class Transient:
 
         Returns (t, E, I, newton_update, min_conc) arrays over time steps, the grid
         (distance from the electrode, m) with the final concentrations (N, S), mol/m^3,
-        and the surface species' surface concentrations over time (steps, n), mol/m^2.
+        the surface species' surface concentrations over time (steps, n), mol/m^2, and
+        with ``options.profiles`` the concentrations of every step (steps, N, S), mol/m^3.
         """
         sysm, opt, S = self.system, self.options, self.S
         settings = {k: values[v] for k, v in self.experiment.settings.items()}
@@ -280,15 +281,17 @@ class Transient:
             v_all = jnp.concatenate([rates, v])
             n = jnp.asarray([es.n for es in self.kinetic] + [es.n for es in self.nernst], float)
             current = -constants.F * jnp.sum(n * v_all) / scale_v * area
-            return (u, u_n, v), (current, upd, jnp.min(u), u[0, surf] * sc[surf])
+            profile = u * c_ref if opt.profiles else jnp.zeros((0, S))
+            return (u, u_n, v), (current, upd, jnp.min(u), u[0, surf] * sc[surf], profile)
 
         if opt.checkpoint:
             step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot leak
         u0 = jnp.broadcast_to(jnp.where(surf, 0.0, bulk / c_ref), (len(self.x), S))
         u0 = u0.at[0].set(bulk / sc)
         v0 = jnp.zeros(M)
-        (u_end, _, _), (I, upd, umin, gamma) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
+        (u_end, _, _), (I, upd, umin, gamma, profiles) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2),
+                                                                       unroll=2)
         # For a linear system one Newton step is exact; otherwise the last correction is the
         # convergence measure (so a single iteration on a nonlinear system is reported).
         upd_out = jnp.zeros_like(upd) if self.system.linear else upd
-        return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref, gamma
+        return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref, gamma, profiles
