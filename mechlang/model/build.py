@@ -172,8 +172,8 @@ class _Env:
 
 _SPECIES_PROPS = ("D", "c", "z")
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion", "none")  # none: no mass transport, surface = bulk (polarization only)
-_FUTURE_TRANSPORTS = ("migration", "convection", "poisson", "electroneutrality")
+_TRANSPORTS = ("diffusion", "none", "convection")  # none: no mass transport, surface = bulk (polarization only)
+_FUTURE_TRANSPORTS = ("migration", "poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
     "lsv": (("E_start", "E_end", "scan_rate"), ()),
@@ -199,9 +199,11 @@ _KEY_DIMS = {
     "Ru": U.RESISTANCE,
     "Cdl": U.CAPACITANCE,
     "r": U.LENGTH,
+    "omega": U.TIME**-1,  # rotating disk: rotation rate (rad/s; rpm)
+    "nu": U.LENGTH**2 / U.TIME,  # rotating disk: kinematic viscosity
 }
-_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r")
-_GEOMETRIES = ("planar", "spherical")
+_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r", "omega", "nu")
+_GEOMETRIES = ("planar", "spherical", "rotating_disk")
 _FUTURE_GEOMETRIES = ("hemispherical", "cylindrical", "thin_layer", "band", "disk", "microdisk")
 _ALL_EXPERIMENT_KEYS = sorted(
     {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS)
@@ -1183,6 +1185,9 @@ class _Builder:
             else:
                 self.err(f"unknown transport '{ident.name}'{_suggest(ident.name, [*_TRANSPORTS, *_FUTURE_TRANSPORTS])}",
                          ident.span)
+        if "convection" in out and "diffusion" not in out:
+            span = next(i.span for i in t.laws if i.name == "convection")
+            self.err("convection needs diffusion as well", span, "write 'transport diffusion, convection'")
         return tuple(dict.fromkeys(out)) or ("diffusion",)
 
     # -- experiments ------------------------------------------------------------------------
@@ -1276,6 +1281,10 @@ class _Builder:
                 if isinstance(g, ast.Call):
                     self.err("planar takes no arguments", g.span)
                     ok = False
+            elif gname == "rotating_disk":
+                geometry = "rotating_disk"
+                rde = self.rotating_disk_args(g)
+                ok &= rde is not None
             else:
                 geometry = "spherical"
                 if not isinstance(g, ast.Call):
@@ -1294,6 +1303,15 @@ class _Builder:
                         ok = False
                     else:
                         radius_e = given[0]
+        if ok and ("convection" in self.transport_ir) != (geometry == "rotating_disk"):
+            if geometry == "rotating_disk":
+                self.err("a rotating disk needs convection: write 'transport diffusion, convection'",
+                         entries["geometry"].value.span)
+            else:
+                where = entries["geometry"].value.span if "geometry" in entries else decl.name.span
+                self.err(f"transport convection needs a rotating disk, but experiment '{name}' is {geometry}",
+                         where, "write 'geometry = rotating_disk(omega = 1000 rpm, nu = 1e-6 m^2/s)'")
+            ok = False
         if not ok:
             return None
         settings: dict[str, str] = {}
@@ -1353,6 +1371,15 @@ class _Builder:
             r = setting("r", radius_e)
             values_ok &= r is not None
             settings["r"] = r
+        if geometry == "rotating_disk":
+            settings["omega"] = setting("omega", rde["omega"])
+            values_ok &= settings["omega"] is not None
+            if "nu" in rde:
+                settings["nu"] = setting("nu", rde["nu"])
+                values_ok &= settings["nu"] is not None
+            else:  # water at 25 degC, roughly
+                settings["nu"] = self.default_value(f"{name}.nu", 1e-6, _KEY_DIMS["nu"], "experiment",
+                                                    entries["geometry"].value.span, "m^2/s", 1.0)
         if "area" in entries:
             a = setting("area", entries["area"].value)
             values_ok &= a is not None
@@ -1386,6 +1413,31 @@ class _Builder:
         if not values_ok:
             return None
         return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points)
+
+    def rotating_disk_args(self, g) -> dict | None:
+        """``rotating_disk(omega = ..., nu = ...)`` (or positional, in that order) -> {key: expr}."""
+        if not isinstance(g, ast.Call):
+            self.err("rotating_disk needs a rotation rate: rotating_disk(omega = 1000 rpm)", g.span)
+            return None
+        keys = ("omega", "nu")
+        if len(g.args) > len(keys):
+            self.err(f"rotating_disk takes at most two arguments (omega, nu), got {len(g.args)}", g.span)
+            return None
+        out = dict(zip(keys, g.args))
+        for k in g.kwargs:
+            key = k.name.name
+            if key not in keys:
+                self.err(f"rotating_disk has no argument '{key}'{_suggest(key, keys)}", k.name.span,
+                         "it is rotating_disk(omega, nu)")
+                return None
+            if key in out:
+                self.err(f"'{key}' is given twice in rotating_disk", k.name.span)
+                return None
+            out[key] = k.value
+        if "omega" not in out:
+            self.err("rotating_disk needs a rotation rate: rotating_disk(omega = 1000 rpm)", g.span)
+            return None
+        return out
 
     # -- the whole model --------------------------------------------------------------------
     def check_diffusion(self) -> None:
