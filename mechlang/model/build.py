@@ -1181,7 +1181,7 @@ class _Builder:
             elif ident.name in _TRANSPORTS:
                 out.append(ident.name)
             elif ident.name in _FUTURE_TRANSPORTS:
-                self.err(f"transport '{ident.name}' is not supported yet (only diffusion)", ident.span)
+                self.err(f"transport '{ident.name}' is not supported yet (diffusion and convection are)", ident.span)
             else:
                 self.err(f"unknown transport '{ident.name}'{_suggest(ident.name, [*_TRANSPORTS, *_FUTURE_TRANSPORTS])}",
                          ident.span)
