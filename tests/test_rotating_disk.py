@@ -83,17 +83,17 @@ def test_koutecky_levich(tmp_path):
     assert 1 / I == pytest.approx(1 / I_k + 1 / I_L, rel=1e-2)
 
 
-def test_gradient_in_omega_and_nu(sim):
+def test_gradient_in_omega_nu_and_D(sim):
     def current(p):
         return -sim(p).I[-1]
 
-    p0 = {"omega": OMEGA, "nu": NU}
+    p0 = {"omega": OMEGA, "nu": NU, "O.D": D}
     grad = jax.grad(current)(p0)
     for key in p0:
         h = p0[key] * 1e-4
         fd = (current({**p0, key: p0[key] + h}) - current({**p0, key: p0[key] - h})) / (2 * h)
         assert float(grad[key]) == pytest.approx(float(fd), rel=1e-4)
-    # against the Levich exponents: d ln I / d ln omega = 1/2, d ln nu about -1/6 (+ Newman)
+    # the Levich exponent: d ln I / d ln omega = 1/2 (Newman's correction does not depend on omega)
     I0 = float(current(p0))  # noqa: E741
     assert float(grad["omega"]) * OMEGA / I0 == pytest.approx(0.5, rel=5e-3)
 
