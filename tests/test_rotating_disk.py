@@ -107,3 +107,14 @@ def test_slow_lsv_is_the_steady_wave(tmp_path):
     assert I[0] == pytest.approx(newman(), rel=5e-3)
     E_half = np.interp(0.5 * I[0], I[::-1], E[::-1])
     assert abs(E_half) < 1e-3
+
+
+def test_omega_in_rpm_or_rad_per_s_and_nu_default(tmp_path):
+    text = TEXT.replace("ESTEP", "-0.6 V")
+    rpm = mechlang.load(write(tmp_path, text, "rpm.mech"))
+    rad = mechlang.load(write(tmp_path, text.replace("omega = 1000 rpm, nu = 0.01 cm^2/s",
+                                                      "omega = 104.71975511965977 rad/s"), "rad.mech"))
+    a, b = rpm.evaluate(), rad.evaluate()
+    assert a["rde.omega"] == pytest.approx(1000 * 2 * np.pi / 60, rel=1e-14)
+    assert b["rde.omega"] == pytest.approx(a["rde.omega"], rel=1e-14)
+    assert b["rde.nu"] == 1e-6
