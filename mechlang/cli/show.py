@@ -94,6 +94,10 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
     out.append("")
     out.append("Numerics: x/L, t D_max/L^2, c/c_ref with L = 6 sqrt(D_max t_total), c_ref the largest "
                f"bulk concentration; {newton}; species solved in order as {groups}.")
+    if "convection" in transport:
+        out.append("Convection (rotating disk): dc/dt = D d2c/dx2 - v(x) dc/dx, v = -sqrt(omega nu) (0.51023 xi^2 "
+                   "- xi^3/3 + 0.10265 xi^4), xi = x sqrt(omega/nu) (Cochran); L at most 4 Levich layers "
+                   "1.61 D_max^(1/3) nu^(1/6) omega^(-1/2); bulk held at the far end.")
     return "\n".join(out)
 
 

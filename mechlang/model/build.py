@@ -172,8 +172,8 @@ class _Env:
 
 _SPECIES_PROPS = ("D", "c", "z")
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion", "none")  # none: no mass transport, surface = bulk (polarization only)
-_FUTURE_TRANSPORTS = ("migration", "convection", "poisson", "electroneutrality")
+_TRANSPORTS = ("diffusion", "none", "convection")  # none: no mass transport, surface = bulk (polarization only)
+_FUTURE_TRANSPORTS = ("migration", "poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
     "lsv": (("E_start", "E_end", "scan_rate"), ()),
@@ -201,8 +201,10 @@ _KEY_DIMS = {
     "r": U.LENGTH,
     "L": U.LENGTH,
     "length": U.LENGTH,
+    "omega": U.TIME**-1,  # rotating disk: rotation rate (rad/s; rpm)
+    "nu": U.LENGTH**2 / U.TIME,  # rotating disk: kinematic viscosity
 }
-_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r", "L", "length")
+_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r", "L", "length", "omega", "nu")
 # geometry -> (its arguments, which of them may be left out, an example)
 _GEOMETRY_ARGS = {
     "planar": ((), (), "planar"),
@@ -210,6 +212,7 @@ _GEOMETRY_ARGS = {
     "hemispherical": (("r",), (), "hemispherical(r = 10 um)"),
     "cylindrical": (("r", "length"), ("length",), "cylindrical(r = 5 um, length = 2 mm)"),
     "thin_layer": (("L",), (), "thin_layer(L = 20 um)"),
+    "rotating_disk": (("omega", "nu"), ("nu",), "rotating_disk(omega = 1000 rpm, nu = 1e-6 m^2/s)"),
 }
 _GEOMETRIES = tuple(_GEOMETRY_ARGS)
 _FUTURE_GEOMETRIES = ("band", "disk", "microdisk")
@@ -1189,10 +1192,13 @@ class _Builder:
             elif ident.name in _TRANSPORTS:
                 out.append(ident.name)
             elif ident.name in _FUTURE_TRANSPORTS:
-                self.err(f"transport '{ident.name}' is not supported yet (only diffusion)", ident.span)
+                self.err(f"transport '{ident.name}' is not supported yet (diffusion and convection are)", ident.span)
             else:
                 self.err(f"unknown transport '{ident.name}'{_suggest(ident.name, [*_TRANSPORTS, *_FUTURE_TRANSPORTS])}",
                          ident.span)
+        if "convection" in out and "diffusion" not in out:
+            span = next(i.span for i in t.laws if i.name == "convection")
+            self.err("convection needs diffusion as well", span, "write 'transport diffusion, convection'")
         return tuple(dict.fromkeys(out)) or ("diffusion",)
 
     # -- experiments ------------------------------------------------------------------------
@@ -1308,8 +1314,18 @@ class _Builder:
                         geometry_args[key] = k.value
                 missing = [n for n in names if n not in geometry_args and n not in may_omit]
                 if ok and missing:
-                    self.err(f"{gname} needs {', '.join(missing)}: {example}", g.span)
+                    what = "a rotation rate" if missing == ["omega"] else ", ".join(missing)
+                    self.err(f"{gname} needs {what}: {example}", g.span)
                     ok = False
+        if ok and ("convection" in self.transport_ir) != (geometry == "rotating_disk"):
+            if geometry == "rotating_disk":
+                self.err("a rotating disk needs convection: write 'transport diffusion, convection'",
+                         entries["geometry"].value.span)
+            else:
+                where = entries["geometry"].value.span if "geometry" in entries else decl.name.span
+                self.err(f"transport convection needs a rotating disk, but experiment '{name}' is {geometry}",
+                         where, "write 'geometry = rotating_disk(omega = 1000 rpm, nu = 1e-6 m^2/s)'")
+            ok = False
         if not ok:
             return None
         settings: dict[str, str] = {}
@@ -1372,6 +1388,9 @@ class _Builder:
         if geometry == "cylindrical" and "length" not in settings:
             settings["length"] = self.default_value(f"{name}.length", 1e-2, U.LENGTH, "experiment",
                                                     decl.name.span, "cm", 1e-2)
+        if geometry == "rotating_disk" and "nu" not in settings:  # water at 25 degC, roughly
+            settings["nu"] = self.default_value(f"{name}.nu", 1e-6, _KEY_DIMS["nu"], "experiment",
+                                                entries["geometry"].value.span, "m^2/s", 1.0)
         # The electrode area each geometry implies, unless `area` is given.
         area_rule = {"spherical": lambda r: 4 * sympy.pi * r**2, "hemispherical": lambda r: 2 * sympy.pi * r**2,
                      "cylindrical": lambda r: 2 * sympy.pi * r * sympy.Symbol(settings["length"])}

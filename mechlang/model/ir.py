@@ -147,7 +147,7 @@ class UserLaw:
 class Experiment:
     name: str
     technique: str  # "cv" | "lsv" | "ca" | "polarization"
-    geometry: str  # "planar" | "spherical"
+    geometry: str  # "planar" | "spherical" | "rotating_disk" (settings omega, nu)
     settings: Mapping[str, str]  # key -> value name: E_start, E_vertex, E_end, scan_rate, E_initial,
     #                              E_step, duration, area, T, r, Ru, Cdl (those that apply; defaults filled)
     cycles: int = 1  # static: it sets the number of time steps

@@ -3,7 +3,8 @@
 A unit is written as factors ``NAME[^EXP]`` (or ``NAME**EXP``) joined by ``/``, ``*`` or a space
 (``cm^2/s``, ``M^-1 s^-1``, ``mV/s``).  ``/`` divides by the one factor that
 follows it.  Each name is an SI prefix on one of ``m L l mol M s A V C K Hz F ohm
-J eV g``, or one of ``min h rpm degC inch``.  ``h`` is the hour (not Planck's
+J eV g``, or one of ``min h rpm rad degC inch`` (``rad`` is dimensionless, so a rotation
+rate is written ``rad/s`` or ``rpm``, 1 rpm = 2π/60 rad/s).  ``h`` is the hour (not Planck's
 constant) and ``F`` is the farad (in an expression ``F`` is Faraday's constant;
 that is the expression's business, not this module's).
 
@@ -172,6 +173,7 @@ _SPECIAL = {
     "min": "minute",
     "h": "hour",
     "rpm": "revolutions_per_minute",
+    "rad": "radian",
     "degC": "degree_Celsius",
     "inch": "inch",
 }

@@ -23,6 +23,8 @@ class Options:
     newton_tol: float = 1e-7  # the last Newton update (relative to the largest bulk concentration)
     checkpoint: bool = True  # recompute each step in reverse mode instead of storing it
     profiles: bool = False  # keep the concentration profiles of every step (Result.profiles)
+    rde_domain: float = 4.0  # rotating disk: the domain is at most this many Levich layers delta
+    rde_terms: int = 3  # rotating disk velocity: 3 = Cochran's series to xi^4, 1 = the x^2 term alone
 
     def with_(self, **changes) -> "Options":
         known = {f.name for f in fields(self)}

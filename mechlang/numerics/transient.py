@@ -13,6 +13,14 @@ so the finite-volume form conserves every species to round-off: what the electro
 the reactions produce is what the grid holds.  Each step runs a fixed number of Newton
 iterations (no while loop), each an O(N) bordered block-tridiagonal solve
 (``blocksolve``); a step is differentiated implicitly, at its converged solution.
+
+On a rotating disk (``geometries/rotating_disk``) the solution also flows toward the
+electrode with the axial velocity v(x): the advective form v du/dx is written as the
+face fluxes v u minus u times the change of v across the node's volume (what the radial
+flow carries away), so a uniform bulk stays put.  Each face's convective-diffusive flux
+is exponentially fitted (Scharfetter-Gummel: exact for constant v and D between two
+nodes, so the coarse outer cells stay monotone at any cell Peclet number), and the far
+node is held at the bulk concentrations.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from mechlang.model import ir
 from mechlang.numerics import blocksolve
 from mechlang.numerics.components import components
 from mechlang.numerics.geometries import get as get_geometry
+from mechlang.numerics.geometries import rotating_disk
 from mechlang.numerics.options import Options
 from mechlang.symbolic.system import SymbolicSystem, conc
 
@@ -112,6 +121,9 @@ class Transient:
             L = jnp.asarray(settings[self.geometry.domain_key], float)
         else:
             L = opt.domain * jnp.sqrt(D_max * t_total)
+        rde = self.geometry.name == "rotating_disk"
+        if rde:  # convection bounds the diffusion layer: a few Levich layers are enough
+            L = jnp.minimum(L, opt.rde_domain * rotating_disk.layer(D_max, settings["omega"], settings["nu"]))
         c_ref = jnp.maximum(jnp.max(jnp.where(surf, bulk / L, bulk)), 1e-30)
         radius = settings[self.geometry.size_key] / L if self.geometry.size_key else None
         x = jnp.asarray(self.x)
@@ -140,6 +152,17 @@ class Transient:
         # (the implicit derivative of a step below differentiates with respect to it).
         ctx = dict(env={k: jnp.asarray(v, float) for k, v in base_env.items()}, c_ref=c_ref, sc=sc,
                    scale_R=scale_R, scale_K=scale_K, scale_v=scale_v, g_face=g_face, V=V)
+        if rde:
+            # Face velocities (dimensionless, + away from the disk) and cell Peclet numbers;
+            # g_face becomes the coefficient of u_i in a face's flux, g_up that of u_{i+1}.
+            w = rotating_disk.velocity(0.5 * (x[1:] + x[:-1]) * L, settings["omega"], settings["nu"],
+                                       opt.rde_terms) * L / D_max * face
+            P = w[:, None] * h[:, None] / jnp.where(d > 0, d, 1.0)[None, :]
+            ctx["g_face"], ctx["g_up"] = g_face * _bernoulli(-P), g_face * _bernoulli(P)
+            wz = jnp.zeros(1)
+            dw = jnp.concatenate([w, wz]) - jnp.concatenate([wz, w])
+            ctx["dw"] = jnp.where(surf[None, :], 0.0, dw[:, None])  # surface species do not flow
+            ctx["u_far"] = jnp.where(surf, 0.0, bulk / c_ref)
 
         def node_terms(u, E_k, cx):
             env = dict(cx["env"], E=E_k)
@@ -181,10 +204,16 @@ class Transient:
             rates, rjac, conds, cjac = surface_terms(u[0], E_k, cx)
             g_face, V = cx["g_face"], cx["V"]
             flux_face = g_face * (u[1:] - u[:-1])  # (N-1, S)
+            if rde:
+                flux_face = cx["g_up"] * u[1:] - g_face * u[:-1]
             div = jnp.concatenate([flux_face, zero], 0) - jnp.concatenate([zero, flux_face], 0)
+            if rde:
+                div = div + cx["dw"] * u
             res = V[:, None] * (u - u_old) - dt * div - dt * V[:, None] * R
             J_surf = kin_stoich.T @ rates + nernst_stoich @ v  # (S,)
             res = res.at[0].add(-dt * J_surf)
+            if rde:  # the far node holds the bulk
+                res = res.at[-1].set(u[-1] - cx["u_far"])
             if not with_matrix:
                 return res, conds, None
 
@@ -193,8 +222,14 @@ class Transient:
             A = -dt * lower
             C = -dt * upper
             diag = V[:, None] + dt * (lower + upper)
+            if rde:
+                C = -dt * jnp.concatenate([cx["g_up"], zero], 0)
+                diag = V[:, None] + dt * (jnp.concatenate([zero, cx["g_up"]], 0) + upper - cx["dw"])
             B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K
             B = B.at[0].add(-dt * (kin_stoich.T @ rjac))  # the electrode kinetics at node 0
+            if rde:
+                A = A.at[-1].set(0.0)
+                B = B.at[-1].set(jnp.eye(S))
             G = -dt * nernst_stoich
             factors, first_p = [], None
             for comp in self.components:
@@ -295,3 +330,11 @@ class Transient:
         # convergence measure (so a single iteration on a nonlinear system is reported).
         upd_out = jnp.zeros_like(upd) if self.system.linear else upd
         return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref, gamma, profiles
+
+
+def _bernoulli(z):
+    """z / (e^z - 1), smooth through z = 0 (the Scharfetter-Gummel weight of a face)."""
+    z = jnp.clip(z, -500.0, 500.0)
+    small = jnp.abs(z) < 1e-4
+    zs = jnp.where(small, 1.0, z)
+    return jnp.where(small, 1.0 - z / 2 + z * z / 12, zs / jnp.expm1(zs))
