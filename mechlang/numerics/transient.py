@@ -8,6 +8,8 @@ For species s at node i, with control volume V_i and face areas a_{i+1/2} (geome
         - dtau V_i R_s(u_i) - [i = 0] dtau J_s = 0
 
 where R_s are the homogeneous sources and J_s the electrode fluxes (symbolic stage).
+A species whose D depends on its own concentration takes d_s at each face from
+D((c_i + c_{i+1})/2), and Newton's matrix the dD/dc terms of that (still tridiagonal).
 The far end of the domain (6 diffusion lengths out, where nothing has changed) is closed,
 so the finite-volume form conserves every species to round-off: what the electrode and
 the reactions produce is what the grid holds.  Each step runs a fixed number of Newton
