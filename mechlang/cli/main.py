@@ -141,7 +141,8 @@ def summary(model) -> str:
                 if s.site:
                     props.append(f"site = {s.site}")
             else:
-                props.append("D = " + (_fmt_value(model, numbers, s.D) if s.D else "-"))
+                props.append("D = " + (_fmt_value(model, numbers, s.D) if s.D else
+                                       f"{s.D_expr} (SI)" if s.D_expr is not None else "-"))
                 props.append("c = " + _fmt_value(model, numbers, s.c))
             if s.z_declared:
                 props.append(f"z = {s.z:+d}" if s.z else "z = 0")

@@ -128,6 +128,19 @@ def _names_in(e) -> list[ast.Name]:
     return out
 
 
+def _concs_in(e) -> list[ast.Conc]:
+    """The ``[X]`` in an expression."""
+    if isinstance(e, ast.Conc):
+        return [e]
+    if isinstance(e, ast.BinOp):
+        return _concs_in(e.left) + _concs_in(e.right)
+    if isinstance(e, ast.UnaryOp):
+        return _concs_in(e.operand)
+    if isinstance(e, ast.Call):
+        return [c for a in (*e.args, *(k.value for k in e.kwargs)) for c in _concs_in(a)]
+    return []
+
+
 def _name_span(term: ast.Term) -> Span:
     s = term.span
     if s.end_line == s.line and s.end_column > len(term.name):
@@ -700,8 +713,10 @@ class _Builder:
                 self.species_ir[name] = ir.Species(name, None, "", z or 0, z is not None, False, ident.span,
                                                    solid=True)
                 continue
-            D = None
-            if "D" in props:
+            D, D_expr = None, None
+            if "D" in props and _concs_in(props["D"].value):
+                D_expr = self.diffusion_of_concentration(name, props["D"].value)
+            elif "D" in props:
                 D = self.make_value(f"{name}.D", props["D"].value, "species", U.LENGTH**2 / U.TIME, "D")
             if "c" in props:
                 c = self.make_value(f"{name}.c", props["c"].value, "species", U.CONCENTRATION, "c")
@@ -713,7 +728,33 @@ class _Builder:
                 z_val = self.charge(props["z"].value)
                 if z_val is not None:
                     z, z_declared = z_val, True
-            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span)
+            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span, D_expr=D_expr)
+
+    def diffusion_of_concentration(self, name: str, e):
+        """``D = ...`` with ``[name]`` in it: the SymPy expression (SI) of the values and of
+        the species' own concentration, or None after an error.  Only its own concentration:
+        the diffusion couplings (and Newton's matrix) then stay tridiagonal per species."""
+        env = self.value_env()
+
+        def conc(c: ast.Conc):
+            if c.species not in self.d.species:
+                self.err(f"unknown species '{c.species}'{_suggest(c.species, self.d.species)}", c.span)
+                return None
+            if c.species != name:
+                self.err(f"a diffusion coefficient that depends on another species' concentration "
+                         f"('[{c.species}]' in D of '{name}') is not supported yet", c.span,
+                         f"D of '{name}' may depend on [{name}] only")
+                return None
+            return sympy.Symbol(f"[{name}]"), U.CONCENTRATION
+
+        env.conc = conc
+        lowered = self.lower(e, env)
+        if lowered is None:
+            return None
+        expr, dim = lowered
+        if not self.check_dim("D", e, dim, U.LENGTH**2 / U.TIME) or dim is None:
+            return None
+        return expr
 
     def build_sites(self) -> None:
         self.sites_ir = {}
@@ -1317,6 +1358,12 @@ class _Builder:
                     what = "a rotation rate" if missing == ["omega"] else ", ".join(missing)
                     self.err(f"{gname} needs {what}: {example}", g.span)
                     ok = False
+        if ok and geometry == "rotating_disk":
+            varying = [s.name for s in self.species_ir.values() if s.D_expr is not None]
+            if varying:
+                self.err(f"a concentration-dependent D (species '{varying[0]}') with convection is not "
+                         "supported yet", entries["geometry"].value.span)
+                ok = False
         if ok and ("convection" in self.transport_ir) != (geometry == "rotating_disk"):
             if geometry == "rotating_disk":
                 self.err("a rotating disk needs convection: write 'transport diffusion, convection'",

@@ -63,6 +63,7 @@ class Species:
     span: Span = Span("<unknown>")
     solid: bool = False  # `species Li: solid`: unit activity, no D, no c (c == ""); see symbolic.system
     site: str | None = None  # surface species: the site it occupies (Langmuir / Frumkin), if any
+    D_expr: sympy.Expr | None = None  # D of its own concentration [X] (then D is None), SI
     # A surface species' ``c`` is its surface concentration Gamma (mol/m^2), D is None.
 
 

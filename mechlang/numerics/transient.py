@@ -8,6 +8,8 @@ For species s at node i, with control volume V_i and face areas a_{i+1/2} (geome
         - dtau V_i R_s(u_i) - [i = 0] dtau J_s = 0
 
 where R_s are the homogeneous sources and J_s the electrode fluxes (symbolic stage).
+A species whose D depends on its own concentration takes d_s at each face from
+D((c_i + c_{i+1})/2), and Newton's matrix the dD/dc terms of that (still tridiagonal).
 The far end of the domain (6 diffusion lengths out, where nothing has changed) is closed,
 so the finite-volume form conserves every species to round-off: what the electrode and
 the reactions produce is what the grid holds.  Each step runs a fixed number of Newton
@@ -30,6 +32,7 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+import sympy
 
 from mechlang import constants
 from mechlang.codegen.jaxify import compile_exprs
@@ -89,6 +92,16 @@ class Transient:
             red = sum(n for n in es.stoich if n > 0)
             self._nernst_order.append(max(ox, red))
 
+        # Species whose D depends on their own concentration: D(c) and dD/dc, compiled.
+        self._cd = np.array([i for i, e in enumerate(system.diffusion_expr or ()) if e is not None], dtype=int)
+        cd_exprs = []
+        for i in self._cd:
+            e = system.diffusion_expr[i]
+            cd_exprs += [e, sympy.diff(e, conc(system.species[i]))]
+        self._diffusion = compile_exprs(cd_exprs)
+        if self._cd.size and not options.newton:  # the jump of a potential step needs more
+            self.newton = 6
+
         self.waveform = get_waveform(experiment.technique)
         self.plan = self.waveform.plan(dict(settings_defaults), options)
         self.geometry = get_geometry(experiment.geometry)
@@ -116,6 +129,26 @@ class Transient:
         surf = np.array(sysm.surface or [False] * S, bool)
         D = jnp.stack([jnp.asarray(0.0 if d is None else values[d], float) for d in sysm.diffusion])
         bulk = jnp.stack([jnp.asarray(values[c], float) for c in sysm.bulk])
+        cd = self._cd
+        names = [str(conc(s)) for s in sysm.species]
+
+        def diffusion_at(c, env):
+            """D(c) and dD/dc (m^2/s, m^5/mol/s) of the species in ``cd`` at concentrations
+            c (..., len(cd)), mol/m^3."""
+            env = dict(env)
+            for j, i in enumerate(cd):
+                env[names[i]] = c[..., j]
+            out = self._diffusion(env)
+            return tuple(jnp.stack([jnp.broadcast_to(jnp.asarray(o, float), c.shape[:-1]) for o in out[k::2]], -1)
+                         for k in (0, 1))
+
+        if cd.size:
+            # The scale of a concentration-dependent D: its largest value at 0, at its own
+            # bulk and at the largest bulk concentration (for a D monotonic in c, the largest
+            # it takes), so that the domain 6 sqrt(D_max t) still holds the depletion layer.
+            c_top = jnp.max(jnp.where(surf, 0.0, bulk))
+            probe = jnp.stack([jnp.zeros(cd.size), bulk[cd], jnp.broadcast_to(c_top, (cd.size,))])
+            D = D.at[cd].set(jnp.max(diffusion_at(probe, {**values, "T": T})[0], 0))
         D_max = jnp.max(D) if not surf.all() else jnp.asarray(1e-9)  # no solution species: any scale
         if self.geometry.domain_key:  # a closed cell: the domain is the cell
             L = jnp.asarray(settings[self.geometry.domain_key], float)
@@ -136,7 +169,6 @@ class Transient:
 
         base_env = dict(values)
         base_env["T"] = T
-        names = [str(conc(s)) for s in sysm.species]
         scale_R = L**2 / (D_max * c_ref)  # source (mol/m^3/s) -> dimensionless
         scale_K = L**2 / D_max  # dR/dc -> dimensionless
         scale_v = L / (D_max * c_ref)  # surface rate (mol/m^2/s) -> dimensionless
@@ -163,6 +195,18 @@ class Transient:
             dw = jnp.concatenate([w, wz]) - jnp.concatenate([wz, w])
             ctx["dw"] = jnp.where(surf[None, :], 0.0, dw[:, None])  # surface species do not flow
             ctx["u_far"] = jnp.where(surf, 0.0, bulk / c_ref)
+        if cd.size:
+            ctx.update(geom=face / h, D_max=D_max)
+
+        def face_diffusion(u, cx):
+            """Couplings g_face with D of the species in ``cd`` at the face, D((c_i + c_{i+1})/2),
+            and e_face = d g_face/d u_i = d g_face/d u_{i+1} times (u_{i+1} - u_i)."""
+            uc = u[:, cd]
+            Dv, dD = diffusion_at(0.5 * cx["c_ref"] * (uc[1:] + uc[:-1]), cx["env"])
+            geom = cx["geom"][:, None] / cx["D_max"]
+            g = cx["g_face"].at[:, cd].set(geom * Dv)
+            e = jnp.zeros_like(g).at[:, cd].set(geom * dD * cx["c_ref"] * 0.5 * (uc[1:] - uc[:-1]))
+            return g, e
 
         def node_terms(u, E_k, cx):
             env = dict(cx["env"], E=E_k)
@@ -203,6 +247,8 @@ class Transient:
             R, K = node_terms(u, E_k, cx)
             rates, rjac, conds, cjac = surface_terms(u[0], E_k, cx)
             g_face, V = cx["g_face"], cx["V"]
+            if cd.size:
+                g_face, e_face = face_diffusion(u, cx)
             flux_face = g_face * (u[1:] - u[:-1])  # (N-1, S)
             if rde:
                 flux_face = cx["g_up"] * u[1:] - g_face * u[:-1]
@@ -225,6 +271,9 @@ class Transient:
             if rde:
                 C = -dt * jnp.concatenate([cx["g_up"], zero], 0)
                 diag = V[:, None] + dt * (jnp.concatenate([zero, cx["g_up"]], 0) + upper - cx["dw"])
+            if cd.size:  # the flux at a face also moves with D(c) there
+                lo, up = jnp.concatenate([zero, e_face], 0), jnp.concatenate([e_face, zero], 0)
+                A, C, diag = A + dt * lo, C - dt * up, diag + dt * (lo - up)
             B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K
             B = B.at[0].add(-dt * (kin_stoich.T @ rjac))  # the electrode kinetics at node 0
             if rde:

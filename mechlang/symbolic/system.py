@@ -70,6 +70,9 @@ class SymbolicSystem:
     current_density: sympy.Expr  # -F sum n_j v_j, A/m^2, in terms of v_<label>
     linear: bool  # every residual is linear in the concentrations: one Newton step suffices
     surface: tuple[bool, ...] = ()  # per species: a surface species (its symbol is Gamma, mol/m^2)
+    # per species: D as an expression of its own concentration [X] (its `diffusion` entry
+    # is then None), or None for a D that is a value
+    diffusion_expr: tuple[sympy.Expr | None, ...] = ()
 
 
 def _product(terms, names_to_index) -> sympy.Expr:
@@ -246,11 +249,12 @@ def derive(model: ir.Model) -> SymbolicSystem:
         return True
 
     boundary = [es.rate if es.rate is not None else es.condition for es in electrode]
-    linear = is_linear(list(source) + boundary)
+    diffusion_expr = tuple(model.species_named(s).D_expr for s in species)
+    linear = is_linear(list(source) + boundary) and all(e is None for e in diffusion_expr)
     bulk = tuple(model.species_named(s).c for s in species)
     diffusion = tuple(model.species_named(s).D for s in species)
     return SymbolicSystem(
         species, bulk, diffusion, tuple(step_rates), tuple(source), source_jac,
         tuple(electrode), tuple(flux), current, linear,
-        tuple(model.species_named(s).surface for s in species),
+        tuple(model.species_named(s).surface for s in species), diffusion_expr,
     )
