@@ -39,3 +39,20 @@ def couple(law="nernst(E0)", D_O="1e-5 cm^2/s", D_R="1e-5 cm^2/s", c="1 mM", n=1
     {extra_params}
     E1: O + {electrons} <=> R ; {law}
     """)
+
+
+def gradient_and_difference(sim, name: str, value: float, rel_step: float = 1e-4):
+    """d/d(name) of a misfit of the current, by reverse mode and by central differences."""
+    import jax
+    import jax.numpy as jnp
+
+    ref = np.asarray(sim().I)
+    scale = float(np.max(np.abs(ref)))
+
+    def loss(p):
+        return jnp.sum(((sim(p).I - 1.1 * ref) / scale) ** 2)
+
+    grad = float(jax.grad(loss)({name: jnp.asarray(value)})[name])
+    h = rel_step * abs(value)
+    fd = float((loss({name: value + h}) - loss({name: value - h})) / (2 * h))
+    return grad, fd

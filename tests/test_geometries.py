@@ -1,13 +1,11 @@
 """Hemispherical, cylindrical and thin-layer cells against their known currents."""
 
-import jax
-import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
 import pytest
 
 import mechlang
-from helpers import F, R, write
+from helpers import F, R, gradient_and_difference, write
 
 T = 298.15
 D = 1e-9  # m^2/s
@@ -92,14 +90,6 @@ def test_thin_layer_voltammogram_and_exhaustive_charge(tmp_path):
                                                      ("thin", "L", 1e-5)])
 def test_gradients_with_respect_to_cell_size(tmp_path, experiment, name, value):
     sim = mechlang.compile(cells(tmp_path, "20 mV/s"), experiment, points=60, dE=4e-3, ca_steps=200)
-    ref = np.asarray(sim().I)
-    scale = float(np.max(np.abs(ref)))
-
-    def loss(p):
-        return jnp.sum(((sim(p).I - 1.1 * ref) / scale) ** 2)
-
-    grad = float(jax.grad(loss)({name: jnp.asarray(value)})[name])
-    h = 1e-4 * value
-    fd = float((loss({name: value + h}) - loss({name: value - h})) / (2 * h))
+    grad, fd = gradient_and_difference(sim, name, value)
     assert grad == pytest.approx(fd, rel=1e-4)
     assert grad != 0.0
