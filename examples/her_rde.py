@@ -167,7 +167,8 @@ def plot(path, E, j, fits: dict, model, choice: str) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                    help="the LSV table (default: ../shared/data/her_pt_rde/her_pt_rde_lsv.csv from the repository root)")
+                    help="the LSV table (default: ../shared/data/her_pt_rde/her_pt_rde_lsv.csv "
+                         "from the repository root)")
     ap.add_argument("--plot", metavar="FILE.png", help="figure of the data and fits, linear and log |j|")
     ap.add_argument("-o", "--output", metavar="REPORT.json", help="write the fits as JSON")
     args = ap.parse_args(argv)
@@ -180,7 +181,8 @@ def main(argv=None) -> int:
     try:
         E, j = read_lsv(data_path)
     except BadData as e:
-        print(f"her_rde: {e}\n  Pass the HER LSV table (E vs RHE in V, j in mA/cm^2) with --data FILE.", file=sys.stderr)
+        print(f"her_rde: {e}\n  Pass the HER LSV table (E vs RHE in V, j in mA/cm^2) with --data FILE.",
+              file=sys.stderr)
         return 2
 
     import mechlang
@@ -212,11 +214,13 @@ def main(argv=None) -> int:
               f"{r.values['k0']:>14.3e} ± {r.stderr['k0']:.2e}{r.values['alpha']:>10.4f} ± {r.stderr['alpha']:.4f}"
               f"{100 * res['rms_relative']:>15.1f} %{r.loss:>11.4g}{flag}")
     rep = residuals(REPORTED, E, j, model)
-    print(f"{'reported':<26}{REPORTED['k0']:>14.3e}{'':>11}{REPORTED['alpha']:>10.4f}{'':>9}{100 * rep['rms_relative']:>15.1f} %")
+    print(f"{'reported':<26}{REPORTED['k0']:>14.3e}{'':>11}{REPORTED['alpha']:>10.4f}{'':>9}"
+          f"{100 * rep['rms_relative']:>15.1f} %")
     for taf in tafels:
         lo, hi = sorted(taf["region"])
         print(f"{'Tafel, eta ' + f'{lo * 1e3:.0f}..{hi * 1e3:.0f} mV':<26}{taf['k0']:>14.3e}{'':>11}"
-              f"{taf['alpha']:>10.4f}{'':>9}   ({taf['n_points']} points, b = {1e3 * taf['slope_V_per_decade']:.1f} mV/dec)")
+              f"{taf['alpha']:>10.4f}{'':>9}   ({taf['n_points']} points, "
+              f"b = {1e3 * taf['slope_V_per_decade']:.1f} mV/dec)")
     print("\n* chosen: relative errors weigh every decade of current alike; ± are Gauss-Newton standard errors.")
     for w, r in fits.items():
         for d in r.warnings:
