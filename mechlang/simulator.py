@@ -22,6 +22,8 @@ from mechlang.symbolic.system import SymbolicSystem, derive
 @dataclass(frozen=True)
 class Result:
     """A simulated experiment: time (s), applied potential (V), current (A, anodic > 0).
+    For a ``galvanostatic`` experiment ``I`` is the applied current and ``E`` the
+    potential solved for at every step.
 
     For a steady-state ``polarization`` experiment ``t`` is all zeros (there is no time),
     ``E`` the ``points`` potentials from E_start to E_end, ``x`` is ``[0]`` and
@@ -54,6 +56,14 @@ class Result:
         def at(k: int) -> str:
             return f"{where} at t = {float(self.t[k]):.6g} s, E = {float(self.E[k]):.6g} V"
 
+        bad = np.flatnonzero(~np.isfinite(np.asarray(self.E)))
+        if bad.size:  # galvanostatic: the potential solved for ran away
+            k = bad[0]
+            raise SolverError(error(
+                f"the potential ran away (no finite solution) in {where} at t = {float(self.t[k]):.6g} s, "
+                f"E = {float(self.E[max(k - 1, 0)]):.6g} V the step before", None,
+                "the applied current can no longer be carried (past the transition time?): "
+                "shorten the duration or lower the current"))
         bad = np.flatnonzero(~np.isfinite(I))
         if bad.size:
             raise SolverError(error(f"the simulation produced NaN or infinite current in {at(bad[0])}",
