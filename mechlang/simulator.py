@@ -48,8 +48,11 @@ class Result:
     surface: jax.Array  # surface species (Simulator.surface_species order): Gamma per step, mol/m^2
     profiles: jax.Array  # with compile(..., profiles=True): c(x, t), (steps, len(x), species), mol/m^3
 
-    def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0) -> "Result":
+    def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0,
+              galvanostatic: bool = False) -> "Result":
         """Raise :class:`SolverError` if the run failed; call it outside traced code."""
+        runaway = ("past the transition time the applied current can no longer be carried: "
+                   "shorten the duration or lower the current")
         I = np.asarray(self.I)  # noqa: E741
         where = f"experiment '{experiment}'" if experiment else "the experiment"
 
@@ -61,9 +64,7 @@ class Result:
             k = bad[0]
             raise SolverError(error(
                 f"the potential ran away (no finite solution) in {where} at t = {float(self.t[k]):.6g} s, "
-                f"E = {float(self.E[max(k - 1, 0)]):.6g} V the step before", None,
-                "the applied current can no longer be carried (past the transition time?): "
-                "shorten the duration or lower the current"))
+                f"E = {float(self.E[max(k - 1, 0)]):.6g} V the step before", None, runaway))
         bad = np.flatnonzero(~np.isfinite(I))
         if bad.size:
             raise SolverError(error(f"the simulation produced NaN or infinite current in {at(bad[0])}",
@@ -73,7 +74,8 @@ class Result:
         if bad.size:
             raise SolverError(error(
                 f"Newton's method did not converge in {at(bad[0])} (last correction {upd[bad[0]]:.3g})",
-                None, "increase the Newton iterations (newton=...) or decrease the time step (dE=...)"))
+                None, runaway if galvanostatic else
+                "increase the Newton iterations (newton=...) or decrease the time step (dE=...)"))
         cmin = np.asarray(self.min_conc)
         bad = np.flatnonzero(cmin < -1e-6 * c_scale)
         if bad.size:
@@ -178,7 +180,8 @@ class Simulator:
         literal, derived = self._resolve(params)
         result = self._jit(literal, derived)
         if not isinstance(result.I, jax.core.Tracer):
-            result.check(self.experiment.name, self.options.newton_tol, self._c_scale)
+            result.check(self.experiment.name, self.options.newton_tol, self._c_scale,
+                         self.experiment.technique == "galvanostatic")
         return result
 
 
