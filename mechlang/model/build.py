@@ -1530,6 +1530,11 @@ class _Builder:
         steps = self.build_steps()
         transport = self.transport_ir = self.build_transport()
         experiments = self.build_experiments()
+        if not any(st.is_electron_transfer for st in steps):  # nothing could carry the current
+            for e in experiments.values():
+                if e.technique == "galvanostatic":
+                    self.err(f"experiment '{e.name}' (galvanostatic) needs an electron transfer to carry "
+                             "its current", e.span)
         self.check_diffusion()
         self.warnings()
         mech = self.d.mechanism
