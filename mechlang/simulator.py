@@ -22,6 +22,8 @@ from mechlang.symbolic.system import SymbolicSystem, derive
 @dataclass(frozen=True)
 class Result:
     """A simulated experiment: time (s), applied potential (V), current (A, anodic > 0).
+    For a ``galvanostatic`` experiment ``I`` is the applied current and ``E`` the
+    potential solved for at every step.
 
     For a steady-state ``polarization`` experiment ``t`` is all zeros (there is no time),
     ``E`` the ``points`` potentials from E_start to E_end, ``x`` is ``[0]`` and
@@ -46,14 +48,23 @@ class Result:
     surface: jax.Array  # surface species (Simulator.surface_species order): Gamma per step, mol/m^2
     profiles: jax.Array  # with compile(..., profiles=True): c(x, t), (steps, len(x), species), mol/m^3
 
-    def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0) -> "Result":
+    def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0,
+              galvanostatic: bool = False) -> "Result":
         """Raise :class:`SolverError` if the run failed; call it outside traced code."""
+        runaway = ("past the transition time the applied current can no longer be carried: "
+                   "shorten the duration or lower the current")
         I = np.asarray(self.I)  # noqa: E741
         where = f"experiment '{experiment}'" if experiment else "the experiment"
 
         def at(k: int) -> str:
             return f"{where} at t = {float(self.t[k]):.6g} s, E = {float(self.E[k]):.6g} V"
 
+        bad = np.flatnonzero(~np.isfinite(np.asarray(self.E)))
+        if bad.size:  # galvanostatic: the potential solved for ran away
+            k = bad[0]
+            raise SolverError(error(
+                f"the potential ran away (no finite solution) in {where} at t = {float(self.t[k]):.6g} s, "
+                f"E = {float(self.E[max(k - 1, 0)]):.6g} V the step before", None, runaway))
         bad = np.flatnonzero(~np.isfinite(I))
         if bad.size:
             raise SolverError(error(f"the simulation produced NaN or infinite current in {at(bad[0])}",
@@ -63,7 +74,8 @@ class Result:
         if bad.size:
             raise SolverError(error(
                 f"Newton's method did not converge in {at(bad[0])} (last correction {upd[bad[0]]:.3g})",
-                None, "increase the Newton iterations (newton=...) or decrease the time step (dE=...)"))
+                None, runaway if galvanostatic else
+                "increase the Newton iterations (newton=...) or decrease the time step (dE=...)"))
         cmin = np.asarray(self.min_conc)
         bad = np.flatnonzero(cmin < -1e-6 * c_scale)
         if bad.size:
@@ -168,7 +180,8 @@ class Simulator:
         literal, derived = self._resolve(params)
         result = self._jit(literal, derived)
         if not isinstance(result.I, jax.core.Tracer):
-            result.check(self.experiment.name, self.options.newton_tol, self._c_scale)
+            result.check(self.experiment.name, self.options.newton_tol, self._c_scale,
+                         self.experiment.technique == "galvanostatic")
         return result
 
 

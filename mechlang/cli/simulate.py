@@ -53,14 +53,19 @@ def plot(path: Path, result, model, experiment, technique: str) -> None:
         if peak < 1000 * s:
             scale, unit = s, u
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    if technique == "ca":
+    if technique == "galvanostatic":  # the potential at the applied current
+        ax.plot(np.asarray(result.t), np.asarray(result.E), lw=1.4)
+        ax.set_xlabel("t / s")
+        ax.set_ylabel(f"E / V  (I = {float(I[0]) / scale:.4g} {unit}, anodic > 0)")
+    elif technique == "ca":
         ax.plot(np.asarray(result.t), I / scale, lw=1.4)
         ax.set_xlabel("t / s")
     else:
         ax.plot(np.asarray(result.E), I / scale, lw=1.4)
         ax.set_xlabel("E / V")
-    ax.set_ylabel(f"I / {unit}  (anodic > 0)")
-    ax.axhline(0, color="0.7", lw=0.6)
+    if technique != "galvanostatic":
+        ax.set_ylabel(f"I / {unit}  (anodic > 0)")
+        ax.axhline(0, color="0.7", lw=0.6)
     title = model.name or Path(model.file).stem
     ax.set_title(f"{title} — experiment '{experiment}' ({technique})")
     ax.grid(alpha=0.3)

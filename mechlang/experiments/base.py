@@ -20,13 +20,14 @@ class Waveform:
     """``plan(settings: dict[str, float], options) -> tuple`` (static);
     ``programme(settings: dict[str, jax scalar], plan) -> (t, E)`` with t, E of shape (steps,):
     the time at the end of each step and the potential during it;
-    ``E_rest(settings)``: the potential before t = 0."""
+    ``E_rest(settings)``: the potential before t = 0 (galvanostatic: Newton's first start)."""
 
     name: str
     plan: Callable
     programme: Callable
     E_rest: Callable
     x_label: str = "E / V"  # what a plot puts on its x axis: "E / V" or "t / s"
+    galvanostatic: bool = False  # the programme gives the applied current (A); E is solved for
 
 
 def register(waveform: Waveform) -> Waveform:

@@ -191,13 +191,14 @@ _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
     "lsv": (("E_start", "E_end", "scan_rate"), ()),
     "ca": (("E_initial", "E_step", "duration"), ()),
+    "galvanostatic": (("current", "duration"), ("E_initial",)),
     "polarization": (("E_start", "E_end"), ("points",)),
 }
 _STEADY_TECHNIQUES = ("polarization",)  # the techniques that run with `transport none`
 _SPECIES_FLAGS = ("solid",)
 _SURFACE_PROPS = ("Gamma", "site")
 _SITE_PROPS = ("Gamma_max", "g")
-_FUTURE_TECHNIQUES = ("swv", "dpv", "step", "galvanostatic", "chronopotentiometry", "eis", "npv", "ac")
+_FUTURE_TECHNIQUES = ("swv", "dpv", "step", "chronopotentiometry", "eis", "npv", "ac")
 _COMMON_KEYS = ("technique", "geometry", "area", "T", "Ru", "Cdl")
 _KEY_DIMS = {
     "E_start": U.POTENTIAL,
@@ -207,6 +208,7 @@ _KEY_DIMS = {
     "E_initial": U.POTENTIAL,
     "E_step": U.POTENTIAL,
     "duration": U.TIME,
+    "current": U.CURRENT,
     "area": U.LENGTH**2,
     "T": U.TEMPERATURE,
     "Ru": U.RESISTANCE,
@@ -1265,20 +1267,20 @@ class _Builder:
         # technique
         if "technique" not in entries:
             self.err(f"experiment '{name}' has no technique", decl.name.span,
-                     "add 'technique = cv', 'lsv', 'ca' or 'polarization'")
+                     "add 'technique = cv', 'lsv', 'ca', 'galvanostatic' or 'polarization'")
             return None
         tech_e = entries["technique"].value
         if not isinstance(tech_e, ast.Name):
-            self.err("technique must be one of cv, lsv, ca, polarization", tech_e.span)
+            self.err("technique must be one of cv, lsv, ca, galvanostatic, polarization", tech_e.span)
             return None
         technique = tech_e.name
         if technique not in _TECHNIQUES:
             if technique in _FUTURE_TECHNIQUES:
-                self.err(f"technique '{technique}' is not supported yet (cv, lsv, ca and polarization are)",
-                         tech_e.span)
+                self.err(f"technique '{technique}' is not supported yet "
+                         "(cv, lsv, ca, galvanostatic and polarization are)", tech_e.span)
             else:
                 self.err(f"unknown technique '{technique}'{_suggest(technique, _TECHNIQUES)}", tech_e.span,
-                         "techniques: cv, lsv, ca, polarization")
+                         "techniques: cv, lsv, ca, galvanostatic, polarization")
             return None
         required, optional = _TECHNIQUES[technique]
         applicable = (*required, *optional, *_COMMON_KEYS)
@@ -1409,6 +1411,9 @@ class _Builder:
                         U.POTENTIAL,
                     )
                     settings[key] = vname
+            elif key == "E_initial" and technique == "galvanostatic":  # Newton's first start
+                settings[key] = self.default_value(f"{name}.E_initial", 0.0, U.POTENTIAL, "experiment",
+                                                   decl.name.span, "V", 1.0)
         def whole(key: str, default: int, what: str) -> int:
             """A static whole number >= 1 (it sets the size of the compiled problem)."""
             nonlocal values_ok
@@ -1525,6 +1530,11 @@ class _Builder:
         steps = self.build_steps()
         transport = self.transport_ir = self.build_transport()
         experiments = self.build_experiments()
+        if not any(st.is_electron_transfer for st in steps):  # nothing could carry the current
+            for e in experiments.values():
+                if e.technique == "galvanostatic":
+                    self.err(f"experiment '{e.name}' (galvanostatic) needs an electron transfer to carry "
+                             "its current", e.span)
         self.check_diffusion()
         self.warnings()
         mech = self.d.mechanism

@@ -147,10 +147,10 @@ class UserLaw:
 @dataclass(frozen=True)
 class Experiment:
     name: str
-    technique: str  # "cv" | "lsv" | "ca" | "polarization"
+    technique: str  # "cv" | "lsv" | "ca" | "galvanostatic" | "polarization"
     geometry: str  # "planar" | "spherical" | "rotating_disk" (settings omega, nu)
     settings: Mapping[str, str]  # key -> value name: E_start, E_vertex, E_end, scan_rate, E_initial,
-    #                              E_step, duration, area, T, r, Ru, Cdl (those that apply; defaults filled)
+    #                              E_step, duration, current, area, T, r, Ru, Cdl (those that apply; defaults filled)
     cycles: int = 1  # static: it sets the number of time steps
     span: Span = Span("<unknown>")
     points: int = 0  # polarization: number of potentials, static (it sets the array shape)

@@ -2,13 +2,13 @@
 
 The unknowns are the concentrations of S species at N nodes (node 0 at the electrode,
 node N-1 at the far, closed end of the domain) and the rates of M equilibrium (``nernst``)
-steps.
+steps (galvanostatic: and the electrode potential).
 Diffusion couples a node to its neighbours species by species, so the blocks between
 nodes are diagonal; homogeneous steps couple species at one node (dense S x S diagonal
 blocks); the electrode rows couple the surface concentrations and the M rates::
 
     A_i d_{i-1} + B_i d_i + C_i d_{i+1} = r_i          1 <= i <= N-1  (C_{N-1} = 0)
-    B0 d_0 + C_0 d_1 + G dv = r_0,     H d_0 = g        (the electrode, S + M rows)
+    B0 d_0 + C_0 d_1 + G dv = r_0,     H d_0 + Z dv = g  (the electrode, S + M rows)
 
 We eliminate from the bulk towards the electrode, d_i = P_i d_{i-1} + q_i, solve the
 small (S + M) system at the electrode, then substitute outwards: two ``lax.scan`` s.
@@ -47,7 +47,7 @@ def _inverse_small(M):
     return aug[..., S:]
 
 
-def factor(A, B, C, B0, G, H, dense=True, r=None):
+def factor(A, B, C, B0, G, H, dense=True, r=None, corner=None):
     """The matrix-only part of a solve of the bordered block-tridiagonal system above.
 
     With ``r`` (N, S) given, also returns the tridiagonal part of ``apply`` for it, from
@@ -58,9 +58,12 @@ def factor(A, B, C, B0, G, H, dense=True, r=None):
         B: (N, S, S) the diagonal blocks (dense) or (N, S) their diagonals (not dense).
         B0: (S, S) the electrode block (always dense: the electrode kinetics couple species).
         G: (S, M), H: (M, S): the electrode border (M may be 0).
+        corner: (M, M), the border unknowns' own block Z (default zero; a galvanostatic
+            step's potential enters its own conditions).
     """
     S = A.shape[1]
     M = H.shape[0]
+    corner = jnp.zeros((M, M)) if corner is None else corner
     if dense:
         # Bulk towards the electrode: d_i = P_i d_{i-1} + q_i with
         # P_i = -W_i diag(a_i), W_i = (B_i + C_i P_{i+1})^-1, q_i = W_i (r_i - C_i q_{i+1}).
@@ -72,7 +75,7 @@ def factor(A, B, C, B0, G, H, dense=True, r=None):
 
         P1, (Ps, Ws) = jax.lax.scan(back, jnp.zeros((S, S)), (A[1:], B[1:], C[1:]), reverse=True)
         top = jnp.concatenate([B0 + C[0][:, None] * P1, G], axis=1)
-        bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
+        bottom = jnp.concatenate([H, corner], axis=1)
         K_inv = _inverse_small(jnp.concatenate([top, bottom], axis=0))
         f = dict(C0=C[0], Ps=Ps, Ws=Ws, C=C[1:], K_inv=K_inv)
         return f if r is None else (f, None)
@@ -89,7 +92,7 @@ def factor(A, B, C, B0, G, H, dense=True, r=None):
     q = sol[..., 0]  # (S, N)
     off = B0 - jnp.diag(jnp.diagonal(B0))
     top = jnp.concatenate([jnp.eye(S) + q[:, :1] * off, q[:, :1] * G], axis=1)
-    bottom = jnp.concatenate([H, jnp.zeros((M, M))], axis=1)
+    bottom = jnp.concatenate([H, corner], axis=1)
     K_inv = _inverse_small(jnp.concatenate([top, bottom], axis=0))
     f = dict(dl=dl, diag=diag, du=du, q=q, off=off, G=G, K_inv=K_inv)
     return f if r is None else (f, sol[..., 1])

@@ -39,7 +39,7 @@ from mechlang.codegen.jaxify import compile_exprs
 from mechlang.experiments import get as get_waveform
 from mechlang.model import ir
 from mechlang.numerics import blocksolve
-from mechlang.numerics.components import components
+from mechlang.numerics.components import Component, components
 from mechlang.numerics.geometries import get as get_geometry
 from mechlang.numerics.geometries import rotating_disk
 from mechlang.numerics.options import Options
@@ -72,18 +72,27 @@ class Transient:
         self.S = S
         self.kinetic = [es for es in system.electrode if not es.equilibrium]
         self.nernst = [es for es in system.electrode if es.equilibrium]
+        self.waveform = get_waveform(experiment.technique)
+        # Galvanostatic: E is one more unknown of every step, after the M Nernst rates, with
+        # the condition that the faradaic current is the applied one; it couples every
+        # electron transfer, so all species are solved as one group.
+        self.galv = self.waveform.galvanostatic
+        self.linear = system.linear and not self.galv
         self.components = components(system)
-        self.newton = options.newton or (1 if system.linear else 4)
+        if self.galv:
+            dense = any(system.source_jac[a][b] != 0 for a in range(S) for b in range(S) if a != b)
+            self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + 1)), dense)]
+        self.newton = options.newton or (1 if self.linear else 8 if self.galv else 4)
 
         flat_jac = [system.source_jac[i][k] for i in range(S) for k in range(S)]
         self._source = compile_exprs(list(system.source) + flat_jac)
         kin = []
         for es in self.kinetic:
-            kin += [es.rate, *es.rate_jac]
+            kin += [es.rate, *es.rate_jac] + ([es.rate_dE] if self.galv else [])
         self._kinetic = compile_exprs(kin)
         ner = []
         for es in self.nernst:
-            ner += [es.condition, *es.condition_jac]
+            ner += [es.condition, *es.condition_jac] + ([es.condition_dE] if self.galv else [])
         self._nernst = compile_exprs(ner)
         # Order of each nernst condition in concentration, to scale it with c_ref.
         self._nernst_order = []
@@ -102,7 +111,6 @@ class Transient:
         if self._cd.size and not options.newton:  # the jump of a potential step needs more
             self.newton = 6
 
-        self.waveform = get_waveform(experiment.technique)
         self.plan = self.waveform.plan(dict(settings_defaults), options)
         self.geometry = get_geometry(experiment.geometry)
         self.x = expanding_grid(options.points, options.first_cell)
@@ -120,7 +128,7 @@ class Transient:
         settings = {k: values[v] for k, v in self.experiment.settings.items()}
         settings["cycles"] = self.experiment.cycles
         T = settings["T"]
-        t_end, E = self.waveform.programme(settings, self.plan)
+        t_end, E = self.waveform.programme(settings, self.plan)  # galvanostatic: E holds the current
         t_total = t_end[-1]
 
         # Surface species (sysm.surface) are carried as a column that lives at node 0 only:
@@ -179,11 +187,14 @@ class Transient:
         M = len(self.nernst)
         nernst_stoich = np.array([es.stoich for es in self.nernst], float).reshape(M, S).T
         kin_stoich = np.array([es.stoich for es in self.kinetic], float).reshape(len(self.kinetic), S)
+        n_kin = np.array([es.n for es in self.kinetic], float)  # electrons of each rate
+        n_ner = np.array([es.n for es in self.nernst], float)
 
         # Everything the residual depends on that can carry a derivative, passed explicitly
         # (the implicit derivative of a step below differentiates with respect to it).
         ctx = dict(env={k: jnp.asarray(v, float) for k, v in base_env.items()}, c_ref=c_ref, sc=sc,
-                   scale_R=scale_R, scale_K=scale_K, scale_v=scale_v, g_face=g_face, V=V)
+                   scale_R=scale_R, scale_K=scale_K, scale_v=scale_v, g_face=g_face, V=V,
+                   i_scale=scale_v / (constants.F * area))
         if rde:
             # Face velocities (dimensionless, + away from the disk) and cell Peclet numbers;
             # g_face becomes the coefficient of u_i in a face's flux, g_up that of u_{i+1}.
@@ -222,30 +233,42 @@ class Transient:
             c_ref, scale_v, sc = cx["c_ref"], cx["scale_v"], cx["sc"]
             for i, nm in enumerate(names):
                 env[nm] = sc[i] * u0[i]
+            w = S + 1 + self.galv  # rate, its concentration derivatives (and d/dE)
             kin = self._kinetic(env) if self.kinetic else []
-            rates, jac = [], []
+            rates, jac, rdE = [], [], []
             for j in range(len(self.kinetic)):
-                block = kin[j * (S + 1) : (j + 1) * (S + 1)]
+                block = kin[j * w : (j + 1) * w]
                 rates.append(block[0] * scale_v)
-                jac.append(jnp.stack([jnp.asarray(b, float) for b in block[1:]]) * sc * scale_v)
+                jac.append(jnp.stack([jnp.asarray(b, float) for b in block[1 : S + 1]]) * sc * scale_v)
+                rdE.append(block[-1] * scale_v)
             ner = self._nernst(env) if self.nernst else []
-            conds, cjac = [], []
+            conds, cjac, cdE = [], [], []
             for j, p in enumerate(self._nernst_order):
-                block = ner[j * (S + 1) : (j + 1) * (S + 1)]
+                block = ner[j * w : (j + 1) * w]
                 conds.append(block[0] / c_ref**p)
-                cjac.append(jnp.stack([jnp.asarray(b, float) for b in block[1:]]) * sc / c_ref**p)
+                cjac.append(jnp.stack([jnp.asarray(b, float) for b in block[1 : S + 1]]) * sc / c_ref**p)
+                cdE.append(block[-1] / c_ref**p)
             rates = jnp.stack(rates) if rates else jnp.zeros(0)
             jac = jnp.stack(jac) if jac else jnp.zeros((0, S))
             conds = jnp.stack(conds) if conds else jnp.zeros(0)
             cjac = jnp.stack(cjac) if cjac else jnp.zeros((0, S))
-            return rates, jac, conds, cjac
+            if not self.galv:
+                return rates, jac, conds, cjac
+            dE = (jnp.stack([jnp.asarray(r, float) for r in rdE]) if rdE else jnp.zeros(0),
+                  jnp.stack([jnp.asarray(c, float) for c in cdE]) if cdE else jnp.zeros(0))
+            return rates, jac, conds, cjac, dE
 
         def residual(u, v, u_old, dt, E_k, cx, with_matrix=True, newton_rhs=False):
             """The step's residual (N, S) and equilibrium conditions (M,), and the factors
             of their Jacobian with respect to (u, v) (for Newton, with the tridiagonal
-            solves for -residual done in the same calls)."""
+            solves for -residual done in the same calls).  Galvanostatic: ``E_k`` is the
+            applied current, v ends with E, and the conditions with the current balance."""
+            if self.galv:
+                I_k, E_k, v = E_k, v[-1], v[:-1]
             R, K = node_terms(u, E_k, cx)
-            rates, rjac, conds, cjac = surface_terms(u[0], E_k, cx)
+            rates, rjac, conds, cjac, *dE = surface_terms(u[0], E_k, cx)
+            if self.galv:  # sum n_j v_j = -I / (F A), dimensionless
+                conds = jnp.concatenate([conds, (n_kin @ rates + n_ner @ v + I_k * cx["i_scale"])[None]])
             g_face, V = cx["g_face"], cx["V"]
             if cd.size:
                 g_face, e_face = face_diffusion(u, cx)
@@ -280,6 +303,13 @@ class Transient:
                 A = A.at[-1].set(0.0)
                 B = B.at[-1].set(jnp.eye(S))
             G = -dt * nernst_stoich
+            H, corner = cjac, jnp.zeros((M, M))
+            if self.galv:  # the column of E and the row of the current balance
+                rdE, cdE = dE[0]
+                G = jnp.concatenate([G, (-dt * kin_stoich.T @ rdE)[:, None]], 1)
+                H = jnp.concatenate([cjac, (n_kin @ rjac)[None]], 0)
+                corner = jnp.concatenate([jnp.concatenate([corner, cdE[:, None]], 1),
+                                          jnp.concatenate([n_ner, (n_kin @ rdE)[None]])[None]], 0)
             factors, first_p = [], None
             for comp in self.components:
                 I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
@@ -287,8 +317,8 @@ class Transient:
                 Bc = BI if comp.dense else jnp.diagonal(BI, axis1=1, axis2=2)
                 # The first group's right-hand side is known now: solve it in the same call.
                 r = -res[:, I] if newton_rhs and not comp.dense and not factors else None
-                f = blocksolve.factor(A[:, I], Bc, C[:, I], BI[0], G[I][:, Jn], cjac[Jn][:, I],
-                                      dense=comp.dense, r=r)
+                f = blocksolve.factor(A[:, I], Bc, C[:, I], BI[0], G[I][:, Jn], H[Jn][:, I],
+                                      dense=comp.dense, r=r, corner=corner[Jn][:, Jn])
                 factors.append(f if r is None else f[0])
                 if r is not None:
                     first_p = f[1]
@@ -316,12 +346,19 @@ class Transient:
             dv = jnp.concatenate(dvs)[np.argsort(nernst)] if nernst.size else jnp.zeros_like(crhs)
             return du, dv
 
+        def newton_iteration(u, v, u_old, dt, E_k, cx):
+            res, conds, matrix = residual(u, v, u_old, dt, E_k, cx, newton_rhs=True)
+            du, dv = solve(matrix, -res, -conds)
+            upd = jnp.max(jnp.abs(du))
+            if self.galv:  # E moves at most 0.2 V per iteration; its change in units of 25 mV counts
+                dv = dv.at[-1].set(jnp.clip(dv[-1], -0.2, 0.2))
+                upd = jnp.maximum(upd, jnp.abs(dv[-1]) / 0.025)
+            return u + du, v + dv, upd, matrix
+
         def newton_matrix(u, v, u_old, dt, E_k, cx):
             upd, matrix = jnp.zeros(()), None
             for _ in range(self.newton):
-                res, conds, matrix = residual(u, v, u_old, dt, E_k, cx, newton_rhs=True)
-                du, dv = solve(matrix, -res, -conds)
-                u, v, upd = u + du, v + dv, jnp.max(jnp.abs(du))
+                u, v, upd, matrix = newton_iteration(u, v, u_old, dt, E_k, cx)
             return (u, v, upd), matrix
 
         def newton(u, v, u_old, dt, E_k, cx):
@@ -341,7 +378,7 @@ class Transient:
             _, (dres, dconds, _) = jax.jvp(
                 lambda uo, dt_, E_, c_: residual(u, v, uo, dt_, E_, c_, with_matrix=False),
                 primals[2:], tangents[2:])
-            if not self.system.linear:
+            if not self.linear:
                 _, _, matrix = residual(u, v, u_old, dt, E_k, cx)
             du, dv = solve(matrix[:2] + (None,), -dres, -dconds)
             return (u, v, upd), (du, dv, jnp.zeros_like(upd))
@@ -361,23 +398,35 @@ class Transient:
             u_old = (b1 * u_n - b2 * u_prev) / b0
             dt = dt_n / b0
             u, v, upd = implicit_newton(u_n, v, u_old, dt, E_k, ctx)
-            rates, _, _, _ = surface_terms(u[0], E_k, ctx)
-            v_all = jnp.concatenate([rates, v])
-            n = jnp.asarray([es.n for es in self.kinetic] + [es.n for es in self.nernst], float)
-            current = -constants.F * jnp.sum(n * v_all) / scale_v * area
-            profile = u * c_ref if opt.profiles else jnp.zeros((0, S))
-            return (u, u_n, v), (current, upd, jnp.min(u), u[0, surf] * sc[surf], profile)
+            if self.galv:  # the applied current, and the potential solved for
+                return (u, u_n, v), (E_k, v[-1], upd, jnp.min(u), u[0, surf] * sc[surf], profile_of(u))
+            rates = surface_terms(u[0], E_k, ctx)[0]
+            current = -constants.F * (n_kin @ rates + n_ner @ v) / scale_v * area
+            return (u, u_n, v), (current, E_k, upd, jnp.min(u), u[0, surf] * sc[surf], profile_of(u))
+
+        def profile_of(u):
+            return u * c_ref if opt.profiles else jnp.zeros((0, S))
 
         if opt.checkpoint:
             step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot leak
         u0 = jnp.broadcast_to(jnp.where(surf, 0.0, bulk / c_ref), (len(self.x), S))
         u0 = u0.at[0].set(bulk / sc)
         v0 = jnp.zeros(M)
-        (u_end, _, _), (I, upd, umin, gamma, profiles) = jax.lax.scan(step, (u0, u0, v0), (dtau, E, a0, a1, a2),
-                                                                       unroll=2)
+        if self.galv:
+            # Newton's start for the first step: from E_initial, where Newton on an
+            # exponential in E may creep 1/f per iteration, a loop of up to 60 iterations
+            # finds E of the first step (its derivative is the implicit one of the step).
+            v0 = jnp.concatenate([v0, jnp.asarray(settings["E_initial"], float)[None]])
+
+            def first(k, uv):
+                return newton_iteration(*uv, u0, dtau[0], E[0], ctx)[:2]
+
+            v0 = jax.lax.stop_gradient(jax.lax.fori_loop(0, 60, first, (u0, v0))[1])
+        (u_end, _, _), (I, E, upd, umin, gamma, profiles) = jax.lax.scan(
+            step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
         # For a linear system one Newton step is exact; otherwise the last correction is the
         # convergence measure (so a single iteration on a nonlinear system is reported).
-        upd_out = jnp.zeros_like(upd) if self.system.linear else upd
+        upd_out = jnp.zeros_like(upd) if self.linear else upd
         return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref, gamma, profiles
 
 

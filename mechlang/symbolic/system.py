@@ -56,6 +56,16 @@ class ElectrodeStep:
     stoich: tuple[int, ...]  # net stoichiometry per species (products +, reactants -)
     law: str = ""
 
+    @property
+    def rate_dE(self) -> sympy.Expr:
+        """d v_j / dE (zero for a step that moves no electrons)."""
+        return sympy.diff(self.rate, E_SYM) if self.rate is not None else sympy.Integer(0)
+
+    @property
+    def condition_dE(self) -> sympy.Expr:
+        """d (condition) / dE of an equilibrium step."""
+        return sympy.diff(self.condition, E_SYM) if self.condition is not None else sympy.Integer(0)
+
 
 @dataclass(frozen=True)
 class SymbolicSystem:
