@@ -175,8 +175,11 @@ def main(argv=None) -> int:
               f"  ± {fmt(k, se, 2):<9}{se / v:>8.2g}{z:>+7.2f}")
     r = result.correlation["Ka"]["kd"]
     kb, kb_true = result.values["kd"] / result.values["Ka"], TRUTH["kd"] / TRUTH["Ka"]
-    print(f"correlation r(Ka, kd) = {r:+.3f}; recombination kb = kd/Ka = {kb * 1e-3:.4g} L/(mol s) "
-          f"(truth {kb_true * 1e-3:.4g})")
+    # ln kb = ln kd - ln Ka: its standard error from those of Ka and kd and their correlation.
+    sk, sK = result.stderr["kd"] / result.values["kd"], result.stderr["Ka"] / result.values["Ka"]
+    kb_rel = math.sqrt(max(sk**2 + sK**2 - 2 * r * sk * sK, 0.0))
+    print(f"correlation r(Ka, kd) = {r:+.3f}; recombination kb = kd/Ka = {kb * 1e3:.4g} L/(mol s) "
+          f"± {kb_rel:.2g} (relative; truth {kb_true * 1e3:.4g})")
     expected = (result.n_points - len(FITTED)) * NOISE**2
     print(f"loss {result.loss:.5g} (about {expected:.3g} expected from the noise alone), "
           f"{'converged' if result.converged else 'NOT converged'}; {result.n_simulations} simulations and "
@@ -194,7 +197,7 @@ def main(argv=None) -> int:
 
     if report_path:
         report = result.report()
-        report.update(truth=TRUTH, start=start, table=rows, correlation_Ka_kd=r, steady_state=steady,
+        report.update(truth=TRUTH, start=start, table=rows, correlation_Ka_kd=r, kb=kb, kb_relative_error=kb_rel, steady_state=steady,
                       noise=NOISE, seed=args.seed, data_options=DATA_OPTIONS, fit_options=FIT_OPTIONS)
         report_path.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
         print(f"wrote {report_path}")
