@@ -109,14 +109,18 @@ def plot_fits(path, fits: dict) -> None:
             c = result.curves[e]
             top, bottom = axes[2 * m, j], axes[2 * m + 1, j]
             scale = np.max(np.abs(c["data"])) or 1.0
-            top.plot(c["x"], c["data"] * 1e6, ".", ms=2.5, color="0.35", label="data")
-            top.plot(c["x"], c["fit"] * 1e6, "-", lw=1.3, color="C3", label="fit")
+            factor, label = {"E": (1.0, "E / V"), "c": (1.0, "c / mol m⁻³")}.get(c.get("observable"),
+                                                                                 (1e6, "I / µA"))
+            profile = c["kind"] == "profile"  # plotted against x, every time at once: fit as points
+            x = c["position"] * 1e6 if profile else c["x"]
+            top.plot(x, c["data"] * factor, ".", ms=2.5, color="0.35", label="data")
+            top.plot(x, c["fit"] * factor, "x" if profile else "-", ms=3, lw=1.3, color="C3", label="fit")
             top.set_title(f"{Path(key).name}: {e}", fontsize=9)
-            top.set_ylabel("I / µA")
-            bottom.plot(c["x"], (c["fit"] - c["data"]) / scale, ".", ms=2, color="C0")
+            top.set_ylabel(label)
+            bottom.plot(x, (c["fit"] - c["data"]) / scale, ".", ms=2, color="C0")
             bottom.axhline(0, color="0.6", lw=0.6)
-            bottom.set_ylabel("residual / max|I|", fontsize=7)
-            bottom.set_xlabel("E / V" if c["kind"] == "sweep" else "t / s")
+            bottom.set_ylabel(f"residual / max|{label.split(' ')[0]}|", fontsize=7)
+            bottom.set_xlabel("x / µm" if profile else "E / V" if c["kind"] == "sweep" else "t / s")
             if j == 0:
                 top.legend(fontsize=7)
     fig.tight_layout()

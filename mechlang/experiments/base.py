@@ -29,6 +29,13 @@ class Waveform:
     x_label: str = "E / V"  # what a plot puts on its x axis: "E / V" or "t / s"
     galvanostatic: bool = False  # the programme gives the applied current (A); E is solved for
 
+    @property
+    def computed(self) -> tuple[str, ...]:
+        """The outputs the simulation computes, as opposed to those the programme applies:
+        ``("I",)`` (the current) or, galvanostatic, ``("E",)`` (the potential).  Measured
+        data can be fitted on these only."""
+        return ("E",) if self.galvanostatic else ("I",)
+
 
 def register(waveform: Waveform) -> Waveform:
     REGISTRY[waveform.name] = waveform

@@ -4,10 +4,14 @@ A data file is a table with a header naming its columns::
 
     E,I                 a sweep (cv, lsv): current against potential, in recording order
     t,I   or  t,E,I     a transient (ca): current against time
+    t,E                 a transient whose potential is computed (galvanostatic): potential against time
     E,I                 a polarization curve: steady current against potential, any order
+    t,x,SPECIES         concentration profiles of one dissolved species (a transient):
+                        c at distance x from the electrode at time t, e.g. ``t [s], x [um], O [mM]``
 
-Names are case-insensitive: ``E`` (potential), ``I`` (current), ``t`` (time) and ``j``
-(current density, turned into a current with the experiment's ``area``).  Values are SI
+Names are case-insensitive: ``E`` (potential), ``I`` (current), ``t`` (time), ``j``
+(current density, turned into a current with the experiment's ``area``) and ``x``
+(distance from the electrode); a species column is named as in the model (case matters).  Values are SI
 unless the header gives a unit after the name, in brackets, parentheses or after a slash:
 ``E [mV]``, ``I (uA)``, ``j [mA/cm^2]``, ``t / ms``.  Cells are separated by commas,
 semicolons, tabs or spaces; blank lines and lines starting with ``#`` are skipped.  Files
@@ -25,6 +29,16 @@ before a vertex, or of which fewer than half can be placed, do not follow the pr
 that is a :class:`~mechlang.errors.DataError` naming the file and the row.
 
 Transient data are matched by time; points before t = 0 or after ``duration`` are left out.
+What a data set measures (its *observable*) is named by its columns, and must be an output
+the technique computes (:attr:`~mechlang.experiments.base.Waveform.computed`): the current
+of a ca, cv, lsv or polarization, the potential of a galvanostatic experiment.  Data on
+the applied quantity (``t,E`` for a ca) are a :class:`~mechlang.errors.DataError`.
+
+Profile data (``t,x,SPECIES``) are compared with the simulated profiles
+(``Result.profiles``), interpolated linearly in time between steps and in x on the grid.
+Every point must lie in the run (0 < t <= duration) and in the simulated domain
+(0 <= x <= its length at the file's values); a point outside either is an error naming
+its row, and so is a species column that is not a dissolved species of the model.
 
 Polarization data are matched by potential alone: points outside the range E_start..E_end
 are left out, and :func:`predict` interpolates the simulated curve (``points`` potentials
@@ -48,21 +62,22 @@ import numpy as np
 
 from mechlang.errors import DataError, Span, error
 from mechlang.model import ir
-from mechlang.model.units import CURRENT, LENGTH, POTENTIAL, TIME, UnitError, dimension_name, parse_unit
+from mechlang.model.units import CONCENTRATION, CURRENT, LENGTH, POTENTIAL, TIME, UnitError, dimension_name, parse_unit
 
 __all__ = ["Dataset", "read_table", "load_dataset", "predict"]
 
 SWEEPS = ("cv", "lsv")
-TRANSIENTS = ("ca",)
+TRANSIENTS = ("ca", "galvanostatic")
 STEADY = ("polarization",)
 
-_DIMS = {"E": POTENTIAL, "I": CURRENT, "t": TIME, "j": CURRENT / LENGTH**2}
-_WHAT = {"E": "potential", "I": "current", "t": "time", "j": "current density"}
+_DIMS = {"E": POTENTIAL, "I": CURRENT, "t": TIME, "j": CURRENT / LENGTH**2, "x": LENGTH}
+_WHAT = {"E": "potential", "I": "current", "t": "time", "j": "current density", "x": "position"}
 _ALIASES = {
     "e": "E", "potential": "E", "voltage": "E",
     "i": "I", "current": "I",
     "t": "t", "time": "t",
     "j": "j", "current density": "j", "current_density": "j",
+    "x": "x", "position": "x", "distance": "x",
 }
 _MIN_POINTS = 3
 _ARRAYS = "<arrays>"
@@ -74,17 +89,34 @@ class Dataset:
 
     experiment: str  # experiment name
     source: str  # file path as given, or "<arrays>"
-    kind: str  # "sweep" (matched by potential and sweep direction), "transient" (matched by time)
-    #            or "polarization" (matched by potential alone)
-    x: np.ndarray  # sweep: E (V) of each kept point; transient: t (s)
-    segment: np.ndarray  # sweep: programme segment of each kept point (int); transient: zeros
-    I: np.ndarray  # noqa: E741  measured current of each kept point, A (anodic positive)
+    kind: str  # "sweep" (matched by potential and sweep direction), "transient" (matched by time),
+    #            "polarization" (matched by potential alone) or "profile" (by time and position)
+    x: np.ndarray  # sweep: E (V) of each kept point; transient, profile: t (s)
+    segment: np.ndarray  # sweep: programme segment of each kept point (int); otherwise zeros
+    y: np.ndarray  # measured value of each kept point, SI: current (A, anodic positive),
+    #                potential (V) or concentration (mol/m^3), as `observable` says
     rows: np.ndarray  # 1-based row numbers of the kept points (line numbers in a file)
     dropped: tuple[int, ...]  # row numbers left out because they fall outside the programme
     notes: tuple[str, ...]  # human-readable remarks on what was left out or ignored
+    observable: str = "I"  # "I" (current), "E" (potential) or "c" (concentration of `species`)
+    position: np.ndarray | None = None  # profile: distance from the electrode of each point, m
+    species: str = ""  # profile: the species measured
+    column: int = -1  # profile: its column in Result.profiles (Simulator.species order)
+
+    @property
+    def I(self) -> np.ndarray:  # noqa: E743
+        """The measured current (current data only)."""
+        if self.observable != "I":
+            raise AttributeError(f"{self.source}: the data are not a current but {self.what}")
+        return self.y
+
+    @property
+    def what(self) -> str:
+        """What the data measure, in words: 'current', 'potential' or 'concentration of O'."""
+        return {"I": "current", "E": "potential"}.get(self.observable, f"concentration of {self.species}")
 
     def __len__(self) -> int:
-        return len(self.I)
+        return len(self.y)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -157,14 +189,19 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _header_column(text: str, file: str, line: int, col: int) -> tuple[str | None, float, float]:
-    """(canonical name or None for an unknown column, SI scale, SI offset)."""
+def _header_column(text: str, file: str, line: int, col: int,
+                   species=()) -> tuple[str | None, float, float]:
+    """(canonical name -- or a species' name -- or None for an unknown column, SI scale, SI offset)."""
     m = _HEADER.match(text)
     if not m:
         return None, 1.0, 0.0
-    name = _ALIASES.get(m.group("name").strip().lower())
+    raw = m.group("name").strip()
+    name = _ALIASES.get(raw.lower())
+    if name is None and raw in species:
+        name = raw
     if name is None:
         return None, 1.0, 0.0
+    dim, what = (_DIMS[name], _WHAT[name]) if name in _DIMS else (CONCENTRATION, f"concentration of {name}")
     unit_text = (m.group("u1") if m.group("u1") is not None else m.group("u2") or "").strip()
     unit_text = re.split(r"\s+vs\.?\s+", unit_text)[0].strip()  # "V vs SCE": the reference is not a unit
     if not unit_text:
@@ -173,19 +210,21 @@ def _header_column(text: str, file: str, line: int, col: int) -> tuple[str | Non
         info = parse_unit(unit_text)
     except UnitError as e:
         _fail(f"column '{text}': {e}", file, line, col)
-    if info.dim != _DIMS[name]:
+    if info.dim != dim:
         hint = ""
         if name == "I" and info.dim == _DIMS["j"]:
             hint = "; a current density goes in a column named j (converted with the experiment's area)"
         elif name == "j" and info.dim == _DIMS["I"]:
             hint = "; a current goes in a column named I"
         _fail(f"column '{text}': '{unit_text}' is a unit of {dimension_name(info.dim)}, "
-              f"but {name} is a {_WHAT[name]} ({dimension_name(_DIMS[name])}){hint}", file, line, col)
+              f"but {name} is a {what} ({dimension_name(dim)}){hint}", file, line, col)
     return name, float(info.scale), float(info.offset)
 
 
-def _read(path, shown: str | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, str]:
-    """Columns (SI) by canonical name, the line number of each data row, the file's name."""
+def _read(path, shown: str | None = None, species=()) -> tuple[dict[str, np.ndarray], np.ndarray, str, dict]:
+    """Columns (SI) by canonical name (a species column by the species' name), the line
+    number of each data row, the file's name, and the header: ``{"line": n, "columns":
+    {name: column}, "unknown": [(text, column), ...]}``."""
     path = Path(path)
     file = shown or str(path)
     text = _read_text(path, file)
@@ -203,9 +242,12 @@ def _read(path, shown: str | None = None) -> tuple[dict[str, np.ndarray], np.nda
               "such as 'E,I' (a sweep) or 't,I' (a transient), with units in brackets if not SI ('E [mV]')",
               file, head_no, 1)
     columns: dict[str, tuple[int, float, float, int]] = {}  # name -> (cell index, scale, offset, col)
+    unknown = []
     for k, (cell, col) in enumerate(head_cells):
-        name, scale, offset = _header_column(cell, file, head_no, col)
+        name, scale, offset = _header_column(cell, file, head_no, col, species)
         if name is None:
+            if cell:
+                unknown.append((cell, col))
             continue
         if name in columns:
             _fail(f"column {name} appears twice in the header", file, head_no, col)
@@ -246,7 +288,8 @@ def _read(path, shown: str | None = None) -> tuple[dict[str, np.ndarray], np.nda
         rows.append(line_no)
     if not rows:
         _fail("the data file has a header but no rows of numbers", file, head_no, 1)
-    return {k: np.asarray(v, dtype=float) for k, v in values.items()}, np.asarray(rows, dtype=int), file
+    header = {"line": head_no, "columns": {name: c[3] for name, c in columns.items()}, "unknown": unknown}
+    return {k: np.asarray(v, dtype=float) for k, v in values.items()}, np.asarray(rows, dtype=int), file, header
 
 
 def read_table(path) -> dict[str, np.ndarray]:
@@ -262,12 +305,26 @@ def read_table(path) -> dict[str, np.ndarray]:
     return _read(path)[0]
 
 
-def _from_arrays(source: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray, str]:
+def _from_arrays(source: Mapping, species=()) -> tuple[dict[str, np.ndarray], np.ndarray, str, dict]:
     columns = {}
+    source = dict(source)
+    measured = source.pop("species", None)  # profiles: {"t", "x", "c", "species": name}
+    if measured is not None and "c" not in source:
+        raise DataError(error(f"{_ARRAYS}: 'species' names the species of a column 'c', which is missing"))
+    unknown = []
     for key, value in source.items():
-        name = _ALIASES.get(str(key).strip().lower())
+        if key == "c" and measured is not None:
+            name = str(measured)
+            if name not in species:
+                unknown.append((name, 0))
+                continue
+        elif str(key) in species:
+            name = str(key)
+        else:
+            name = _ALIASES.get(str(key).strip().lower())
         if name is None:
-            raise DataError(error(f"{_ARRAYS}: unknown column '{key}'; expected E, I, t or j (SI)"))
+            raise DataError(error(f"{_ARRAYS}: unknown column '{key}'; expected E, I, t, j, x or "
+                                  f"c with species (SI)"))
         arr = np.asarray(value, dtype=float).reshape(-1)
         columns[name] = arr
     sizes = {len(v) for v in columns.values()}
@@ -280,7 +337,8 @@ def _from_arrays(source: Mapping) -> tuple[dict[str, np.ndarray], np.ndarray, st
             raise DataError(error(
                 f"{_ARRAYS}: point {bad[0] + 1}, column {name}: {arr[bad[0]]} is not a finite number"))
     n = sizes.pop() if sizes else 0
-    return columns, np.arange(1, n + 1), _ARRAYS
+    header = {"line": 0, "columns": {name: 0 for name in columns}, "unknown": unknown}
+    return columns, np.arange(1, n + 1), _ARRAYS, header
 
 
 # -- alignment ---------------------------------------------------------------------------
@@ -457,7 +515,7 @@ def _align_sweep(E: np.ndarray, rows: np.ndarray, file: str, technique: str, cor
     return np.asarray(kept, dtype=int), np.asarray(segment, dtype=int), tuple(dropped), notes
 
 
-def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float) -> tuple:
+def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float, technique: str = "ca") -> tuple:
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:
         i = int(bad[0]) + 1
@@ -478,7 +536,7 @@ def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float
     dropped = tuple(sorted(r for rs in reasons.values() for r in rs))
     if keep.sum() < 0.5 * len(t):
         line = dropped[0] if file != _ARRAYS else 0
-        _fail(f"the recording does not follow the experiment (ca, duration {duration:.6g} s): "
+        _fail(f"the recording does not follow the experiment ({technique}, duration {duration:.6g} s): "
               f"only {int(keep.sum())} of {len(t)} points lie within 0 <= t <= duration "
               f"(is the time column in the right unit?)",
               file, line, 1 if line else 0)
@@ -504,29 +562,40 @@ def _align_polarization(E: np.ndarray, rows: np.ndarray, file: str, E_start: flo
 # -- loading -----------------------------------------------------------------------------
 
 
-def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float]) -> Dataset:
+def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float], species=(),
+                 surface=(), domain=None) -> Dataset:
     """Read and align the data of one experiment.
 
     Arguments:
         source: a CSV path (str or Path; opened read-only), or a mapping of SI arrays
-            (``{"E": ..., "I": ...}`` for a sweep, ``{"t": ..., "I": ...}`` for a transient;
+            (``{"E": ..., "I": ...}`` for a sweep, ``{"t": ..., "I": ...}`` for a transient,
+            ``{"t": ..., "E": ...}`` for the potential of a galvanostatic experiment,
+            ``{"t": ..., "x": ..., "c": ..., "species": "O"}`` for concentration profiles;
             ``j`` in A/m^2 instead of ``I`` is converted with the area).
         experiment: the experiment the data belong to.
         settings: its settings in SI by key (``E_start``, ``E_vertex``, ``E_end``,
             ``scan_rate``, ``area``, ``duration``, ...), and ``cycles`` (defaults to
             ``experiment.cycles``).
+        species: the model's species in ``Simulator.species`` order (for profile data),
+            ``surface`` those of them that are surface species (they have no profile).
+        domain: for profile data, a function returning the length of the simulated
+            domain (m); called only when profile data are read.
 
     Returns:
         A :class:`Dataset` of the points that lie on the programme.
 
     Raises:
-        DataError: a malformed file, missing columns, too few points, or data that do not
-            follow the experiment's programme; the message names the file and row.
+        DataError: a malformed file, missing columns, too few points, data on a quantity
+            the technique does not compute, or data that do not follow the experiment's
+            programme; the message names the file and row.
     """
+    from mechlang.experiments.base import get as waveform
+
+    dissolved = tuple(s for s in species if s not in surface)
     if isinstance(source, Mapping):
-        columns, rows, file = _from_arrays(source)
+        columns, rows, file, header = _from_arrays(source, dissolved)
     else:
-        columns, rows, file = _read(source, str(source))
+        columns, rows, file, header = _read(source, str(source), dissolved)
     technique = experiment.technique
     if technique in SWEEPS:
         kind, xname = "sweep", "E"
@@ -537,18 +606,39 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
     else:
         raise DataError(error(f"{file}: data for a '{technique}' experiment ('{experiment.name}') "
                               f"cannot be compared yet; supported: {', '.join(SWEEPS + TRANSIENTS + STEADY)}"))
-    need = {"sweep": "E and I", "transient": "t and I", "polarization": "E and I"}[kind]
-    missing = [c for c in (xname, "I") if c not in columns and not (c == "I" and "j" in columns)]
+    measured = [c for c in columns if c in dissolved]
+    if "x" in columns or measured:
+        return _load_profile(columns, rows, file, header, experiment, settings, species, dissolved,
+                             surface, domain)
+    computed = waveform(technique).computed
+    given = [c for c in ("I", "E") if c != xname and (c in columns or (c == "I" and "j" in columns))]
+    observable = next((c for c in computed if c in given), computed[0])
+    if given and observable not in given:
+        name = given[0]
+        col = header["columns"].get(name, header["columns"].get("j", 0))
+        line = header["line"]
+        raise DataError(error(
+            f"column {name}: the {_WHAT[name]} of a {technique} experiment ('{experiment.name}') is applied, "
+            f"not computed: data on it cannot be fitted", Span(file, line, col if line else 0),
+            f"a {technique} experiment computes the {' and '.join(_WHAT[c] for c in computed)}"))
+    need = f"{xname} and {observable}"
+    missing = [c for c in (xname, observable) if c not in columns and not (c == "I" and "j" in columns)]
     if missing:
         have = ", ".join(columns) or "none"
         raise DataError(error(
             f"the data need columns {need} for a {technique} experiment ('{experiment.name}'); "
             f"missing: {', '.join(missing)} (found: {have})", Span(file),
-            "the columns needed: E and I for a cv, lsv or polarization, t and I for a ca "
+            "the columns needed: E and I for a cv, lsv or polarization, t and I for a ca, t and E for a "
+            "galvanostatic experiment, t, x and a species for concentration profiles "
             "(a current density may be given as j, with the experiment's area)"))
     notes: list[str] = []
-    if "I" in columns:
-        current = columns["I"]
+    if observable == "E":
+        value = columns["E"]
+        if "I" in columns or "j" in columns:
+            notes.append(f"column {'I' if 'I' in columns else 'j'} not used: the current of a {technique} "
+                         "experiment is applied")
+    elif "I" in columns:
+        value = columns["I"]
         if "j" in columns:
             notes.append("column j not used: the current is taken from column I")
     else:
@@ -556,7 +646,7 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         if area is None or not float(area) > 0:
             raise DataError(error(f"{file}: column j (current density) needs the experiment's area",
                                   Span(file)))
-        current = columns["j"] * float(area)
+        value = columns["j"] * float(area)
     if len(rows) < _MIN_POINTS:
         raise DataError(error(f"too few points: {len(rows)} (at least {_MIN_POINTS} needed)", Span(file)))
     cycles = int(settings.get("cycles", experiment.cycles))
@@ -579,7 +669,7 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         x = E[kept]
     else:
         t = columns["t"]
-        kept, dropped, more = _align_transient(t, rows, file, float(settings["duration"]))
+        kept, dropped, more = _align_transient(t, rows, file, float(settings["duration"]), technique)
         segment = np.zeros(len(kept), dtype=int)
         x = t[kept]
     return Dataset(
@@ -588,18 +678,104 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         kind=kind,
         x=np.asarray(x, dtype=float),
         segment=np.asarray(segment, dtype=int),
-        I=np.asarray(current[kept], dtype=float),
+        y=np.asarray(value[kept], dtype=float),
         rows=np.asarray(rows[kept], dtype=int),
         dropped=tuple(int(r) for r in dropped),
         notes=tuple(more + notes),
+        observable=observable,
+    )
+
+
+def _load_profile(columns, rows, file, header, experiment, settings, species, dissolved, surface,
+                  domain) -> Dataset:
+    """Concentration profiles ``t, x, SPECIES`` of a transient experiment."""
+    technique = experiment.technique
+    line = header["line"]
+
+    def at_header(message: str, col: int, *notes: str):
+        raise DataError(error(message, Span(file, line, col if line else 0), *notes))
+
+    listed = f"dissolved species of the model: {', '.join(dissolved) or 'none'}"
+    if technique not in TRANSIENTS:
+        at_header(f"concentration profiles need a transient experiment ('{experiment.name}' is a {technique})", 1)
+    measured = [c for c in columns if c in dissolved]
+    if not measured:
+        for text, col in header["unknown"]:
+            name = _HEADER.match(text).group("name").strip() if _HEADER.match(text) else text
+            why = "a surface species (it has no profile)" if name in surface else "not a dissolved species"
+            at_header(f"column '{text}': {why} of the model; {listed}", col)
+        at_header(f"profile data need a column of concentrations named after a species; {listed}", 1)
+    if len(measured) > 1:
+        at_header(f"profile data hold one species; this one has columns {', '.join(measured)} "
+                  "(give each species its own data set)", header["columns"][measured[1]])
+    for need in ("t", "x"):
+        if need not in columns:
+            at_header(f"profile data need columns t, x and {measured[0]}; missing: {need} "
+                      f"(found: {', '.join(columns)})", 1)
+    if len(rows) < _MIN_POINTS:
+        raise DataError(error(f"too few points: {len(rows)} (at least {_MIN_POINTS} needed)", Span(file)))
+    name = measured[0]
+    t, x, c = columns["t"], columns["x"], columns[name]
+    duration = float(settings["duration"])
+    eps = 1e-9 * duration
+    length = None
+
+    def bad_row(i: int, message: str):
+        row = int(rows[i])
+        where = f"row {row}" if file != _ARRAYS else f"point {row}"
+        _fail(f"{where}: {message}", file, row if file != _ARRAYS else 0, 1 if file != _ARRAYS else 0)
+
+    for i in range(len(rows)):
+        if not (t[i] > 0 and t[i] <= duration + eps):
+            bad_row(i, f"t = {t[i]:.6g} s is outside the run ({technique}, 0 < t <= {duration:.6g} s); "
+                       "is the time column in the right unit?")
+        if x[i] < 0:
+            bad_row(i, f"x = {x[i]:.6g} m is negative: x is the distance from the electrode")
+    if domain is not None:
+        length = float(domain())
+        far = np.flatnonzero(x > length * (1 + 1e-9))
+        if far.size:
+            bad_row(int(far[0]), f"x = {x[far[0]]:.6g} m is beyond the simulated domain (0 .. {length:.6g} m); "
+                                 "is the position column in the right unit?")
+    notes = [f"column {k} not used: profile data compare {name} at (t, x)" for k in columns
+             if k not in ("t", "x", name)]
+    return Dataset(
+        experiment=experiment.name,
+        source=file,
+        kind="profile",
+        x=np.asarray(t, dtype=float),
+        segment=np.zeros(len(rows), dtype=int),
+        y=np.asarray(c, dtype=float),
+        rows=np.asarray(rows, dtype=int),
+        dropped=(),
+        notes=tuple(notes),
+        observable="c",
+        position=np.asarray(x, dtype=float),
+        species=name,
+        column=list(species).index(name),
     )
 
 
 # -- prediction --------------------------------------------------------------------------
 
 
+def _predict_profile(dataset: Dataset, result):
+    import jax
+    import jax.numpy as jnp
+
+    if result.profiles.shape[0] == 0:
+        raise ValueError("predict: profile data need a simulator compiled with profiles=True")
+    P = result.profiles[..., dataset.column]  # (steps, grid)
+    t = result.t
+    tq, xq = jnp.asarray(dataset.x), jnp.asarray(dataset.position)
+    j = jnp.clip(jnp.searchsorted(t, tq), 1, t.shape[0] - 1)
+    w = jnp.clip((tq - t[j - 1]) / (t[j] - t[j - 1]), 0.0, 1.0)
+    at_t = (1.0 - w)[:, None] * P[j - 1] + w[:, None] * P[j]  # (points, grid)
+    return jax.vmap(jnp.interp, in_axes=(0, None, 0))(xq, result.x, at_t)
+
+
 def predict(dataset: Dataset, result, plan=None):
-    """The simulated current at the dataset's points (A), in the dataset's order.
+    """The simulated observable at the dataset's points (SI), in the dataset's order.
 
     Sweeps: within each programme segment k -- result steps ``sum(plan[:k])`` up to
     ``sum(plan[:k+1])``, with ``plan`` the simulator's step counts per segment
@@ -610,6 +786,10 @@ def predict(dataset: Dataset, result, plan=None):
     Transients: linear interpolation in time; points before the first simulated time take
     the first step's current (the current at t = 0 itself is not simulated).
     Polarization: linear interpolation against the potential (``plan`` not needed).
+    The observable is the dataset's: ``Result.I`` or, for potential data, ``Result.E``.
+    Profiles: ``Result.profiles`` (the simulator compiled with ``profiles=True``) of the
+    dataset's species, interpolated linearly in time between the steps around each point
+    (before the first step, the first step's profile) and then linearly in x on the grid.
 
     Pure JAX in ``result``: differentiable, and safe under ``jax.jit`` and ``jax.vmap``
     (the dataset and the plan are static).
@@ -617,7 +797,9 @@ def predict(dataset: Dataset, result, plan=None):
     import jax.numpy as jnp
 
     if dataset.kind == "transient":
-        return jnp.interp(jnp.asarray(dataset.x), result.t, result.I)
+        return jnp.interp(jnp.asarray(dataset.x), result.t, result.E if dataset.observable == "E" else result.I)
+    if dataset.kind == "profile":
+        return _predict_profile(dataset, result)
     if dataset.kind == "polarization":  # evenly spaced potentials, either direction
         rising = result.E[-1] >= result.E[0]
         xp = jnp.where(rising, result.E, result.E[::-1])

@@ -114,8 +114,13 @@ def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, J_uni
 
 def _curves(problem: Problem, theta) -> dict:
     pred = problem.predictions({k: jnp.asarray(v) for k, v in theta.items()})
-    return {e: dict(x=np.asarray(d.x), data=np.asarray(d.I), fit=np.asarray(pred[e]), kind=d.kind)
-            for e, d in problem.datasets.items()}
+    out = {}
+    for e, d in problem.datasets.items():
+        out[e] = dict(x=np.asarray(d.x), data=np.asarray(d.y), fit=np.asarray(pred[e]), kind=d.kind,
+                      observable=d.observable)
+        if d.kind == "profile":
+            out[e]["position"] = np.asarray(d.position)
+    return out
 
 
 def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, method: str = "lm",
@@ -230,8 +235,6 @@ def fit_many(source, datasets: Sequence[Mapping[str, object]], fit: Sequence[str
         One :class:`FitResult` per data set (wall time and simulation counts are shares
         of the batch).
     """
-    from mechlang.inverse.data import load_dataset
-
     jax.config.update("jax_enable_x64", True)
     if not isinstance(source, ir.Model):
         from mechlang import load
@@ -242,22 +245,21 @@ def fit_many(source, datasets: Sequence[Mapping[str, object]], fit: Sequence[str
     problem = Problem(source, datasets[0], fit, bounds, log, opts)
     ys = [problem.y]
     for n, data in enumerate(datasets[1:], 2):
-        loaded = {}
-        for name, src in data.items():
-            sim = problem.sims.get(name)
-            if sim is None:
+        for name in data:
+            if name not in problem.sims:
                 raise DataError(error(f"data set {n}: experiment '{name}' is not in the first data set"))
-            settings = {k: sim.defaults[k] for k in sim.experiment.settings}
-            settings["cycles"] = sim.experiment.cycles
-            ds = load_dataset(src, sim.experiment, settings)
-            ref = problem.datasets[name]
-            if ds.x.shape != ref.x.shape or not np.allclose(ds.x, ref.x, rtol=1e-9, atol=1e-12):
-                raise DataError(error(
-                    f"data set {n}, experiment '{name}' ({ds.source}): its points differ from the first data "
-                    "set's; fit_many needs every data set on the same potentials or times (use fit for each)"))
-            loaded[name] = ds
-        if set(loaded) != set(problem.sims):
+        loaded = problem.load(data)
+        if set(loaded) != set(problem.datasets):
             raise DataError(error(f"data set {n} must have data for the same experiments as the first"))
+        for label, ds in loaded.items():
+            ref = problem.datasets[label]
+            same = ds.x.shape == ref.x.shape and np.allclose(ds.x, ref.x, rtol=1e-9, atol=1e-12)
+            if same and ds.position is not None:
+                same = ref.position is not None and np.allclose(ds.position, ref.position, rtol=1e-9, atol=1e-15)
+            if not same or ds.observable != ref.observable:
+                raise DataError(error(
+                    f"data set {n}, experiment '{ds.experiment}' ({ds.source}): its points differ from the first "
+                    "data set's; fit_many needs every data set on the same potentials or times (use fit for each)"))
         ys.append(problem.scaled(loaded))
     start = problem.clip(problem.start())
     out = lm(problem, np.repeat(start[None], len(ys), 0), max_iter=max_iter, progress=progress, data=np.stack(ys))

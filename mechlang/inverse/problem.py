@@ -5,11 +5,15 @@ Fitted parameters live on a unit box: each is mapped from its declared search sp
 optimizer sees well-scaled, bounded variables; a parameter without bounds is searched
 as log10 of its value (``log``) or in units of its starting value.
 
-The residual of experiment e at data point i is (I_sim - I_data) / scale, with scale
-(``weighting``) the largest measured |I| of that experiment (``"max"``, the default:
-experiments of different current scales, a global fit over scan rates, weigh alike) or
-the point's own measured |I| (``"relative"``: relative errors, for data spanning decades
-of current such as a Tafel plot).  ``loss`` is the sum of squares.
+The residual of data set d at point i is (y_sim - y_data) / scale, y the data set's
+observable.  For current data the scale (``weighting``) is the largest measured |I| of
+that data set (``"max"``, the default: experiments of different current scales, a global
+fit over scan rates, weigh alike) or the point's own measured |I| (``"relative"``:
+relative errors, for data spanning decades of current such as a Tafel plot).
+Concentration profiles are divided by their largest |c|, potentials by their range
+(their zero is the reference electrode's), whatever the weighting.  An experiment may
+have several data sets (a current transient and profiles), each scaled on its own.
+``loss`` is the sum of squares.
 """
 
 from __future__ import annotations
@@ -90,28 +94,62 @@ class Problem:
         if not data:
             raise DataError(error("no data given: pass data={EXPERIMENT: FILE.csv, ...}"))
         self.model = model
+        self.options = options or Options()
         self.sims: dict[str, Simulator] = {}
-        self.datasets = {}
-        for name, source in data.items():
+        for name in data:
             if name not in model.experiments_:
                 raise DataError(error(
                     f"data for an unknown experiment '{name}'{did_you_mean(name, model.experiments)}; "
                     f"{model.file} has: {', '.join(model.experiments) or 'none'}"))
-            sim = Simulator(model, name, options or Options())
-            settings = {k: sim.defaults[k] for k in sim.experiment.settings}
-            settings["cycles"] = sim.experiment.cycles
-            self.sims[name] = sim
-            self.datasets[name] = load_dataset(source, sim.experiment, settings)
+            self.sims[name] = Simulator(model, name, self.options)
+        self.datasets = self.load(data)
         self.parameters = self._parameters(fit, bounds or {}, log or {})
         self.names = [p.name for p in self.parameters]
         self.weighting = weighting
         self.scales = {e: self._scale(d) for e, d in self.datasets.items()}
-        self.n_points = sum(len(d.I) for d in self.datasets.values())
+        self.n_points = sum(len(d) for d in self.datasets.values())
         self.y = self.scaled(self.datasets)  # the measured currents, scaled, in residual order
         self._compiled = None
 
+    def load(self, data: Mapping[str, object]) -> dict:
+        """Read and align ``data`` (experiment -> source, or a list of sources) for this
+        problem's simulators: {label: Dataset}, the label the experiment's name, or with
+        several data sets of one experiment ``"name: what"`` (``"ca: I"``, ``"ca: c(O)"``).
+        A simulator whose experiment has profile data is recompiled with ``profiles=True``."""
+        from mechlang.inverse.data import load_dataset
+
+        out = {}
+        for name, sources in data.items():
+            sim = self.sims.get(name)
+            if sim is None:
+                raise DataError(error(f"experiment '{name}' has no simulator in this problem"))
+            if not isinstance(sources, (list, tuple)):
+                sources = [sources]
+            if not sources:
+                raise DataError(error(f"no data given for experiment '{name}'"))
+            settings = {k: sim.defaults[k] for k in sim.experiment.settings}
+            settings["cycles"] = sim.experiment.cycles
+            loaded = [load_dataset(src, sim.experiment, settings, sim.species, sim.surface_species,
+                                   domain=lambda s=sim: float(np.asarray(s().x)[-1]))
+                      for src in sources]
+            if any(d.kind == "profile" for d in loaded) and not sim.options.profiles:
+                self.sims[name] = Simulator(self.model, name, sim.options.with_(profiles=True))
+            for d in loaded:
+                label = name
+                if len(loaded) > 1:
+                    label = f"{name}: {d.observable if d.observable != 'c' else f'c({d.species})'}"
+                    k = 2
+                    while label in out:
+                        label, k = f"{label.split(' #')[0]} #{k}", k + 1
+                out[label] = d
+        return out
+
     def _scale(self, d):
         """What the residuals of a data set are divided by: a number, or one per point."""
+        if d.observable == "c":
+            return float(np.max(np.abs(d.y))) or 1.0
+        if d.observable == "E":
+            return float(np.ptp(d.y)) or float(np.max(np.abs(d.y))) or 1.0
         if self.weighting == "max":
             return float(np.max(np.abs(d.I))) or 1.0
         zero = np.flatnonzero(d.I == 0)
@@ -123,8 +161,8 @@ class Problem:
         return np.abs(d.I)
 
     def scaled(self, datasets) -> np.ndarray:
-        """Measured currents of ``datasets`` (aligned like this problem's) as one scaled vector."""
-        return np.concatenate([np.asarray(datasets[e].I) / self.scales[e] for e in self.sims])
+        """Measured values of ``datasets`` (labelled and aligned like this problem's) as one scaled vector."""
+        return np.concatenate([np.asarray(datasets[k].y) / self.scales[k] for k in self.datasets])
 
     def _parameters(self, fit, bounds, log) -> list[Parameter]:
         model = self.model
@@ -162,18 +200,18 @@ class Problem:
     def predictions(self, theta: Mapping) -> dict:
         from mechlang.inverse.data import predict
 
-        out = {}
+        results = {}
         for name, sim in self.sims.items():
             own = {k: v for k, v in theta.items() if k in sim._public}
-            result = sim._jit(*sim._resolve(own))
-            out[name] = predict(self.datasets[name], result, sim._transient.plan)
-        return out
+            results[name] = sim._jit(*sim._resolve(own))
+        return {label: predict(d, results[d.experiment], self.sims[d.experiment]._transient.plan)
+                for label, d in self.datasets.items()}
 
     def residuals_theta(self, theta: Mapping, y=None):
         """Scaled residuals at SI values ``theta`` against ``y`` (default: this problem's data);
         ``y`` is an input, so one compiled function serves batches of data sets."""
         pred = self.predictions(theta)
-        model = jnp.concatenate([pred[e] / self.scales[e] for e in self.sims])
+        model = jnp.concatenate([pred[k] / self.scales[k] for k in self.datasets])
         return model - (self.y if y is None else y)
 
     def residuals(self, s, y=None):
