@@ -410,6 +410,8 @@ class Transient:
         def newton_iteration(u, v, u_old, dt, E_k, cx):
             res, conds, matrix = residual(u, v, u_old, dt, E_k, cx, newton_rhs=True)
             du, dv = solve(matrix, -res, -conds)
+            if self.mig:  # psi moves at most 2 (50 mV) per iteration: Newton on exponentials
+                du = du.at[:, S].set(jnp.clip(du[:, S], -2.0, 2.0))
             upd = jnp.max(jnp.abs(du))
             if self.galv:  # E moves at most 0.2 V per iteration; its change in units of 25 mV counts
                 dv = dv.at[-1].set(jnp.clip(dv[-1], -0.2, 0.2))
