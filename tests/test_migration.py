@@ -104,7 +104,7 @@ def test_unsupported_limiting_current_doubles(tmp_path):
     """Without support, O+ X- with equal D: electroneutrality c_O = c_X makes both diffuse
     as one salt, and the inert X- (no flux at the electrode) sets the field so that O+
     arrives at twice its diffusive flux: the limiting current is 2x Cottrell."""
-    opts = dict(points=60, ca_steps=100, newton=20)
+    opts = dict(points=50, ca_steps=60, newton=20)
     text = SPECIES + "species Cl: D = 1e-5 cm^2/s, c = 1 mM, z = -1\ntransport diffusion, migration\n" + STEP + CA
     I = np.asarray(mechlang.compile(write(tmp_path, text, "a.mech"), **opts)().I)
     I0 = np.asarray(mechlang.compile(write(tmp_path, SPECIES + STEP + CA, "b.mech"), **opts)().I)
