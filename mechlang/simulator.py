@@ -47,6 +47,7 @@ class Result:
     c_final: jax.Array  # concentrations at the end, (len(x), species), mol/m^3
     surface: jax.Array  # surface species (Simulator.surface_species order): Gamma per step, mol/m^2
     profiles: jax.Array  # with compile(..., profiles=True): c(x, t), (steps, len(x), species), mol/m^3
+    phi: jax.Array | None = None  # transport migration: solution potential at the electrode per step, V
 
     def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0,
               galvanostatic: bool = False) -> "Result":

@@ -185,8 +185,8 @@ class _Env:
 
 _SPECIES_PROPS = ("D", "c", "z")
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion", "none", "convection")  # none: no mass transport, surface = bulk (polarization only)
-_FUTURE_TRANSPORTS = ("migration", "poisson", "electroneutrality")
+_TRANSPORTS = ("diffusion", "none", "convection", "migration")  # none: no mass transport, surface = bulk
+_FUTURE_TRANSPORTS = ("poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
     "lsv": (("E_start", "E_end", "scan_rate"), ()),
@@ -1235,13 +1235,20 @@ class _Builder:
             elif ident.name in _TRANSPORTS:
                 out.append(ident.name)
             elif ident.name in _FUTURE_TRANSPORTS:
-                self.err(f"transport '{ident.name}' is not supported yet (diffusion and convection are)", ident.span)
+                self.err(f"transport '{ident.name}' is not supported yet (diffusion, convection and migration are)",
+                         ident.span)
             else:
                 self.err(f"unknown transport '{ident.name}'{_suggest(ident.name, [*_TRANSPORTS, *_FUTURE_TRANSPORTS])}",
                          ident.span)
         if "convection" in out and "diffusion" not in out:
             span = next(i.span for i in t.laws if i.name == "convection")
             self.err("convection needs diffusion as well", span, "write 'transport diffusion, convection'")
+        if "migration" in out:
+            span = next(i.span for i in t.laws if i.name == "migration")
+            if "diffusion" not in out:
+                self.err("migration needs diffusion as well", span, "write 'transport diffusion, migration'")
+            elif "convection" in out:
+                self.err("migration with convection is not supported yet", span)
         return tuple(dict.fromkeys(out)) or ("diffusion",)
 
     # -- experiments ------------------------------------------------------------------------
@@ -1495,8 +1502,55 @@ class _Builder:
                     f"add D = ... to its declaration, e.g. 'species {s}: D = 1e-5 cm^2/s'",
                 )
 
+    def migrating(self) -> list[str]:
+        """With migration: every dissolved species, used by a step or not (the ions of a
+        supporting electrolyte are species that no step uses)."""
+        return [n for n, sp in self.species_ir.items() if not sp.surface and not sp.solid
+                and (n in self.used_species or n in self.species_in_steps or sp.z_declared)]
+
+    def check_migration(self, experiments: dict[str, ir.Experiment]) -> None:
+        """Charges declared, D given, the bulk electroneutral; what migration does not support."""
+        span = next(i.span for i in self.d.transport.laws if i.name == "migration")
+        names = self.migrating()
+        for n in names:
+            sp, ident = self.species_ir[n], self.d.species[n][1]
+            if n in self.species_with_bad_props:
+                continue
+            if not sp.z_declared:
+                self.err(f"species '{n}' has no charge, which migration needs", ident.span,
+                         f"add z = ... to its declaration (z = 0 for a neutral species), e.g. 'species {n}: ..., z = +1'")
+            elif sp.D_expr is not None:
+                self.err(f"species '{n}': a D that depends on concentration is not supported with migration yet",
+                         ident.span)
+            elif sp.D is None and n not in self.species_in_steps:
+                self.err(f"species '{n}' migrates but has no diffusion coefficient", ident.span,
+                         f"add D = ... to its declaration, e.g. 'species {n}: D = 1e-5 cm^2/s'")
+        for e in experiments.values():
+            if e.technique == "galvanostatic":
+                self.err(f"experiment '{e.name}': galvanostatic with migration is not supported yet", e.span)
+        # The bulk must be electroneutral (evaluated with the values the file gives).
+        total, scale = sympy.Integer(0), sympy.Integer(0)
+        for n in names:
+            sp = self.species_ir[n]
+            total += sp.z * sympy.Symbol(sp.c)
+            scale += abs(sp.z) * sympy.Symbol(sp.c)
+        for _ in range(20):
+            subs = {sym: self.values[sym.name].expr for sym in total.free_symbols | scale.free_symbols
+                    if sym.name in self.values}
+            if not subs:
+                break
+            total, scale = total.subs(subs), scale.subs(subs)
+        if total.is_number and scale.is_number and abs(float(total)) > 1e-9 * max(float(scale), 1e-30):
+            charges = ", ".join(f"{n} {_signed(self.species_ir[n].z)}" for n in names)
+            self.err(f"the bulk solution is not electroneutral: sum of z c = {float(total):g} mol/m^3", span,
+                     f"charges: {charges}; with migration every ion is a species (a supporting electrolyte too), "
+                     "and their bulk concentrations must balance")
+
     def warnings(self) -> None:
+        migration = "migration" in self.transport_ir
         for name, (decl, ident) in self.d.species.items():
+            if migration and name in self.species_ir and self.species_ir[name].z_declared:
+                continue  # a supporting electrolyte's ion
             if not decl.surface and name not in self.used_species:
                 self.warn(f"species '{name}' is not used by any step", ident.span)
         for name, p in self.d.params.items():
@@ -1536,6 +1590,8 @@ class _Builder:
                     self.err(f"experiment '{e.name}' (galvanostatic) needs an electron transfer to carry "
                              "its current", e.span)
         self.check_diffusion()
+        if "migration" in transport:
+            self.check_migration(experiments)
         self.warnings()
         mech = self.d.mechanism
         return ir.Model(

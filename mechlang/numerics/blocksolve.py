@@ -13,7 +13,9 @@ blocks); the electrode rows couple the surface concentrations and the M rates::
 We eliminate from the bulk towards the electrode, d_i = P_i d_{i-1} + q_i, solve the
 small (S + M) system at the electrode, then substitute outwards: two ``lax.scan`` s.
 When no homogeneous step couples two species the blocks are diagonal and the same is
-done by batched tridiagonal solves.
+done by batched tridiagonal solves.  With migration the flux at a face depends on the
+solution potential at both nodes (one more unknown per node), so A_i and C_i are full:
+the same recursion with the products by diag(a), diag(c) written as matrix products.
 
 Each solve is split into ``factor`` (everything that depends on the matrix only) and
 ``apply`` (linear in the right-hand side).  Newton uses both once per iteration; the
@@ -54,7 +56,8 @@ def factor(A, B, C, B0, G, H, dense=True, r=None, corner=None):
     the same LAPACK call (not dense only): ``(factors, p)``, for ``apply(..., p=p)``.
 
     Arguments:
-        A, C: (N, S) the diagonal inter-node blocks (A[0] and C[N-1] unused).
+        A, C: (N, S) the diagonal inter-node blocks (A[0] and C[N-1] unused), or (N, S, S)
+            full ones (dense only).
         B: (N, S, S) the diagonal blocks (dense) or (N, S) their diagonals (not dense).
         B0: (S, S) the electrode block (always dense: the electrode kinetics couple species).
         G: (S, M), H: (M, S): the electrode border (M may be 0).
@@ -66,15 +69,17 @@ def factor(A, B, C, B0, G, H, dense=True, r=None, corner=None):
     corner = jnp.zeros((M, M)) if corner is None else corner
     if dense:
         # Bulk towards the electrode: d_i = P_i d_{i-1} + q_i with
-        # P_i = -W_i diag(a_i), W_i = (B_i + C_i P_{i+1})^-1, q_i = W_i (r_i - C_i q_{i+1}).
+        # P_i = -W_i A_i, W_i = (B_i + C_i P_{i+1})^-1, q_i = W_i (r_i - C_i q_{i+1}).
+        full = A.ndim == 3
+
         def back(P_next, xs):
             a, b, c = xs
-            W = _inverse_small(b + c[:, None] * P_next)
-            P = -W * a[None, :]
+            W = _inverse_small(b + (c @ P_next if full else c[:, None] * P_next))
+            P = -W @ a if full else -W * a[None, :]
             return P, (P, W)
 
         P1, (Ps, Ws) = jax.lax.scan(back, jnp.zeros((S, S)), (A[1:], B[1:], C[1:]), reverse=True)
-        top = jnp.concatenate([B0 + C[0][:, None] * P1, G], axis=1)
+        top = jnp.concatenate([B0 + (C[0] @ P1 if full else C[0][:, None] * P1), G], axis=1)
         bottom = jnp.concatenate([H, corner], axis=1)
         K_inv = _inverse_small(jnp.concatenate([top, bottom], axis=0))
         f = dict(C0=C[0], Ps=Ps, Ws=Ws, C=C[1:], K_inv=K_inv)
@@ -102,13 +107,15 @@ def apply(f, r, g, p=None):
     """Solve with the factors ``f`` for the right-hand side r (N, S), g (M,): (d, dv)."""
     S = r.shape[1]
     if "Ws" in f:
+        full = f["C"].ndim == 3
+
         def back(q_next, xs):
             W, c, rr = xs
-            q = W @ (rr - c * q_next)
+            q = W @ (rr - (c @ q_next if full else c * q_next))
             return q, q
 
         q1, qs = jax.lax.scan(back, jnp.zeros(S), (f["Ws"], f["C"], r[1:]), reverse=True)
-        sol = f["K_inv"] @ jnp.concatenate([r[0] - f["C0"] * q1, g])
+        sol = f["K_inv"] @ jnp.concatenate([r[0] - (f["C0"] @ q1 if full else f["C0"] * q1), g])
         d0, dv = sol[:S], sol[S:]
 
         def fwd(d_prev, xs):

@@ -23,6 +23,16 @@ flow carries away), so a uniform bulk stays put.  Each face's convective-diffusi
 is exponentially fitted (Scharfetter-Gummel: exact for constant v and D between two
 nodes, so the coarse outer cells stay monotone at any cell Peclet number), and the far
 node is held at the bulk concentrations.
+
+With ``transport diffusion, migration`` the dimensionless solution potential psi = f phi
+(f = F/RT) is one more unknown per node (a last column of u).  A charged species' face
+flux is -d a (du/dX + z u dpsi/dX), exponentially fitted the same way with the Peclet
+number P = z (psi_{i+1} - psi_i) (Scharfetter-Gummel: exact for a constant field
+between two nodes, so the concentrations stay positive however steep the potential, and
+still one flux per face, so conservative); psi's row at a node is electroneutrality,
+sum z_s u_s = 0 (algebraic, no accumulation).  The far node is held at the bulk with
+psi = 0: the current leaves the domain there, carried by every ion.  The electrode
+kinetics see E - phi(0).  Newton's inter-node blocks are then full (S+1) x (S+1).
 """
 
 from __future__ import annotations
@@ -83,16 +93,22 @@ class Transient:
             dense = any(system.source_jac[a][b] != 0 for a in range(S) for b in range(S) if a != b)
             self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + 1)), dense)]
         self.newton = options.newton or (1 if self.linear else 8 if self.galv else 4)
+        # Migration: psi is column S of u; every species and psi are one dense group.
+        self.mig = bool(system.charge)
+        self.with_dE = self.galv or self.mig  # the rates' derivatives in E
+        if self.mig:
+            self.components = [Component(tuple(range(S + 1)), tuple(range(len(self.nernst))), True)]
+            self.newton = options.newton or 6
 
         flat_jac = [system.source_jac[i][k] for i in range(S) for k in range(S)]
         self._source = compile_exprs(list(system.source) + flat_jac)
         kin = []
         for es in self.kinetic:
-            kin += [es.rate, *es.rate_jac] + ([es.rate_dE] if self.galv else [])
+            kin += [es.rate, *es.rate_jac] + ([es.rate_dE] if self.with_dE else [])
         self._kinetic = compile_exprs(kin)
         ner = []
         for es in self.nernst:
-            ner += [es.condition, *es.condition_jac] + ([es.condition_dE] if self.galv else [])
+            ner += [es.condition, *es.condition_jac] + ([es.condition_dE] if self.with_dE else [])
         self._nernst = compile_exprs(ner)
         # Order of each nernst condition in concentration, to scale it with c_ref.
         self._nernst_order = []
@@ -208,6 +224,10 @@ class Transient:
             ctx["u_far"] = jnp.where(surf, 0.0, bulk / c_ref)
         if cd.size:
             ctx.update(geom=face / h, D_max=D_max)
+        N = len(self.x)
+        if self.mig:
+            ctx.update(z=np.array(sysm.charge, float), f=constants.F / (constants.R * T),
+                       u_far=jnp.where(surf, 0.0, bulk / c_ref))
 
         def face_diffusion(u, cx):
             """Couplings g_face with D of the species in ``cd`` at the face, D((c_i + c_{i+1})/2),
@@ -233,7 +253,7 @@ class Transient:
             c_ref, scale_v, sc = cx["c_ref"], cx["scale_v"], cx["sc"]
             for i, nm in enumerate(names):
                 env[nm] = sc[i] * u0[i]
-            w = S + 1 + self.galv  # rate, its concentration derivatives (and d/dE)
+            w = S + 1 + self.with_dE  # rate, its concentration derivatives (and d/dE)
             kin = self._kinetic(env) if self.kinetic else []
             rates, jac, rdE = [], [], []
             for j in range(len(self.kinetic)):
@@ -252,7 +272,7 @@ class Transient:
             jac = jnp.stack(jac) if jac else jnp.zeros((0, S))
             conds = jnp.stack(conds) if conds else jnp.zeros(0)
             cjac = jnp.stack(cjac) if cjac else jnp.zeros((0, S))
-            if not self.galv:
+            if not self.with_dE:
                 return rates, jac, conds, cjac
             dE = (jnp.stack([jnp.asarray(r, float) for r in rdE]) if rdE else jnp.zeros(0),
                   jnp.stack([jnp.asarray(c, float) for c in cdE]) if cdE else jnp.zeros(0))
@@ -265,8 +285,11 @@ class Transient:
             applied current, v ends with E, and the conditions with the current balance."""
             if self.galv:
                 I_k, E_k, v = E_k, v[-1], v[:-1]
+            if self.mig:  # the concentrations, and psi = f phi
+                u, psi, u_old = u[:, :S], u[:, S], u_old[:, :S]
             R, K = node_terms(u, E_k, cx)
-            rates, rjac, conds, cjac, *dE = surface_terms(u[0], E_k, cx)
+            E_s = E_k - psi[0] / cx["f"] if self.mig else E_k  # what the electrode sees
+            rates, rjac, conds, cjac, *dE = surface_terms(u[0], E_s, cx)
             if self.galv:  # sum n_j v_j = -I / (F A), dimensionless
                 conds = jnp.concatenate([conds, (n_kin @ rates + n_ner @ v + I_k * cx["i_scale"])[None]])
             g_face, V = cx["g_face"], cx["V"]
@@ -275,6 +298,10 @@ class Transient:
             flux_face = g_face * (u[1:] - u[:-1])  # (N-1, S)
             if rde:
                 flux_face = cx["g_up"] * u[1:] - g_face * u[:-1]
+            if self.mig:
+                P = cx["z"][None, :] * (psi[1:] - psi[:-1])[:, None]
+                bp, bm = _bernoulli(P), _bernoulli(-P)
+                flux_face = g_face * (bm * u[1:] - bp * u[:-1])
             div = jnp.concatenate([flux_face, zero], 0) - jnp.concatenate([zero, flux_face], 0)
             if rde:
                 div = div + cx["dw"] * u
@@ -283,8 +310,14 @@ class Transient:
             res = res.at[0].add(-dt * J_surf)
             if rde:  # the far node holds the bulk
                 res = res.at[-1].set(u[-1] - cx["u_far"])
+            if self.mig:  # electroneutrality; the far node at the bulk, psi = 0 there
+                res = jnp.concatenate([res.at[-1].set(u[-1] - cx["u_far"]), (u @ cx["z"]).at[-1].set(psi[-1])[:, None]], 1)
             if not with_matrix:
                 return res, conds, None
+            if self.mig:
+                A, B, C, G, H = migration_matrix(u, psi, P, bp, bm, g_face, K, rjac, cjac, dE[0], dt, cx)
+                f = blocksolve.factor(A, B, C, B[0], G, H, dense=True, corner=jnp.zeros((M, M)))
+                return res, conds, (B, [f], None)
 
             lower = jnp.concatenate([zero, g_face], 0)  # couples node i to i-1
             upper = jnp.concatenate([g_face, zero], 0)  # couples node i to i+1
@@ -324,6 +357,34 @@ class Transient:
                     first_p = f[1]
             return res, conds, (B, factors, first_p)
 
+        def migration_matrix(u, psi, P, bp, bm, g, K, rjac, cjac, dE, dt, cx):
+            """Newton's blocks with psi: A, C (N, S+1, S+1) full, B (N, S+1, S+1), and the
+            electrode border G (S+1, M), H (M, S+1).  Face flux F = g (B(-P) u_{i+1} - B(P) u_i)."""
+            n, z, V, f = S + 1, cx["z"], cx["V"], cx["f"]
+            dFdP = g * (-_bernoulli_d(-P) * u[1:] - _bernoulli_d(P) * u[:-1])  # (N-1, S)
+            zero = jnp.zeros((1, S))
+            pad = lambda a: (jnp.concatenate([zero, a], 0), jnp.concatenate([a, zero], 0))  # noqa: E731
+            lo_u, up_u = pad(g * bp)  # -dF/du_i at the face below, ...
+            lo_m, up_m = pad(g * bm)
+            lo_P, up_P = pad(dFdP)
+            eye = jnp.eye(S)
+            A = jnp.zeros((N, n, n)).at[:, :S, :S].set(-dt * lo_u[:, :, None] * eye)
+            A = A.at[:, :S, S].set(-dt * z * lo_P)
+            C = jnp.zeros((N, n, n)).at[:, :S, :S].set(-dt * up_m[:, :, None] * eye)
+            C = C.at[:, :S, S].set(-dt * z * up_P)
+            diag = V[:, None] + dt * (up_u + lo_m)
+            Bs = diag[:, :, None] * eye - dt * V[:, None, None] * K
+            Bs = Bs.at[0].add(-dt * (kin_stoich.T @ rjac))
+            B = jnp.zeros((N, n, n)).at[:, :S, :S].set(Bs)
+            B = B.at[:, :S, S].set(dt * z * (lo_P + up_P)).at[:, S, :S].set(z)
+            rdE, cdE = dE
+            B = B.at[0, :S, S].add(dt / f * (kin_stoich.T @ rdE))  # E - psi_0 / f at the electrode
+            A, C = A.at[-1].set(0.0), C.at[-1].set(0.0)
+            B = B.at[-1].set(jnp.eye(n))
+            G = jnp.concatenate([-dt * nernst_stoich, jnp.zeros((1, M))], 0)
+            H = jnp.concatenate([cjac, -cdE[:, None] / f], 1)
+            return A, B, C, G, H
+
         def solve(matrix, rhs, crhs):
             """Newton's linear system: species groups in dependency order, each with the
             coupling to the groups already solved moved to the right-hand side."""
@@ -349,6 +410,8 @@ class Transient:
         def newton_iteration(u, v, u_old, dt, E_k, cx):
             res, conds, matrix = residual(u, v, u_old, dt, E_k, cx, newton_rhs=True)
             du, dv = solve(matrix, -res, -conds)
+            if self.mig:  # psi moves at most 2 (50 mV) per iteration: Newton on exponentials
+                du = du.at[:, S].set(jnp.clip(du[:, S], -2.0, 2.0))
             upd = jnp.max(jnp.abs(du))
             if self.galv:  # E moves at most 0.2 V per iteration; its change in units of 25 mV counts
                 dv = dv.at[-1].set(jnp.clip(dv[-1], -0.2, 0.2))
@@ -397,12 +460,17 @@ class Transient:
             dt_n, E_k, b0, b1, b2 = xs
             u_old = (b1 * u_n - b2 * u_prev) / b0
             dt = dt_n / b0
-            u, v, upd = implicit_newton(u_n, v, u_old, dt, E_k, ctx)
+            u_full, v, upd = implicit_newton(u_n, v, u_old, dt, E_k, ctx)
+            u, phi0, E_s = u_full, jnp.zeros(()), E_k
+            if self.mig:  # the concentrations; the electrode sees E - phi(0)
+                u, phi0 = u_full[:, :S], u_full[0, S] / ctx["f"]
+                E_s = E_k - phi0
+            out = (upd, jnp.min(u), u[0, surf] * sc[surf], profile_of(u), phi0)
             if self.galv:  # the applied current, and the potential solved for
-                return (u, u_n, v), (E_k, v[-1], upd, jnp.min(u), u[0, surf] * sc[surf], profile_of(u))
-            rates = surface_terms(u[0], E_k, ctx)[0]
+                return (u_full, u_n, v), (E_k, v[-1], *out)
+            rates = surface_terms(u[0], E_s, ctx)[0]
             current = -constants.F * (n_kin @ rates + n_ner @ v) / scale_v * area
-            return (u, u_n, v), (current, E_k, upd, jnp.min(u), u[0, surf] * sc[surf], profile_of(u))
+            return (u_full, u_n, v), (current, E_k, *out)
 
         def profile_of(u):
             return u * c_ref if opt.profiles else jnp.zeros((0, S))
@@ -411,6 +479,8 @@ class Transient:
             step = jax.checkpoint(step, prevent_cse=False)  # inside scan CSE cannot leak
         u0 = jnp.broadcast_to(jnp.where(surf, 0.0, bulk / c_ref), (len(self.x), S))
         u0 = u0.at[0].set(bulk / sc)
+        if self.mig:  # psi = 0: the bulk is electroneutral
+            u0 = jnp.concatenate([u0, jnp.zeros((len(self.x), 1))], 1)
         v0 = jnp.zeros(M)
         if self.galv:
             # Newton's start for the first step: from E_initial, where Newton on an
@@ -422,12 +492,13 @@ class Transient:
                 return newton_iteration(*uv, u0, dtau[0], E[0], ctx)[:2]
 
             v0 = jax.lax.stop_gradient(jax.lax.fori_loop(0, 60, first, (u0, v0))[1])
-        (u_end, _, _), (I, E, upd, umin, gamma, profiles) = jax.lax.scan(
+        (u_end, _, _), (I, E, upd, umin, gamma, profiles, phi) = jax.lax.scan(
             step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
         # For a linear system one Newton step is exact; otherwise the last correction is the
         # convergence measure (so a single iteration on a nonlinear system is reported).
         upd_out = jnp.zeros_like(upd) if self.linear else upd
-        return t_end, E, I, upd_out, umin * c_ref, x * L, u_end * c_ref, gamma, profiles
+        return (t_end, E, I, upd_out, umin * c_ref, x * L, u_end[:, :S] * c_ref, gamma, profiles,
+                phi if self.mig else None)
 
 
 def _bernoulli(z):
@@ -436,3 +507,12 @@ def _bernoulli(z):
     small = jnp.abs(z) < 1e-4
     zs = jnp.where(small, 1.0, z)
     return jnp.where(small, 1.0 - z / 2 + z * z / 12, zs / jnp.expm1(zs))
+
+
+def _bernoulli_d(z):
+    """The derivative of ``_bernoulli``: B'(z) = B (1 - B) / z - B."""
+    z = jnp.clip(z, -500.0, 500.0)
+    small = jnp.abs(z) < 1e-4
+    zs = jnp.where(small, 1.0, z)
+    b = zs / jnp.expm1(zs)
+    return jnp.where(small, -0.5 + z / 6, b * (1.0 - b) / zs - b)

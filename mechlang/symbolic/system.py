@@ -83,6 +83,9 @@ class SymbolicSystem:
     # per species: D as an expression of its own concentration [X] (its `diffusion` entry
     # is then None), or None for a D that is a value
     diffusion_expr: tuple[sympy.Expr | None, ...] = ()
+    # transport migration: the charge of every species (0 for a surface species), which
+    # then also moves in the solution potential; else empty
+    charge: tuple[int, ...] = ()
 
 
 def _product(terms, names_to_index) -> sympy.Expr:
@@ -126,7 +129,10 @@ def derive(model: ir.Model) -> SymbolicSystem:
         for name, _ in step.reactants + step.products:
             if name not in used:
                 used.append(name)
-    species = tuple(s.name for s in model.species if s.name in used and not s.solid)
+    migration = "migration" in model.transport
+    # With migration the ions no step uses (a supporting electrolyte) are carried as well.
+    species = tuple(s.name for s in model.species if not s.solid and (
+        s.name in used or (migration and s.z_declared and not s.surface)))
     solids = {conc(s.name): sympy.Float(constants.c_standard) for s in model.species if s.solid}
     index = {s: i for i, s in enumerate(species)}
     cs = [conc(s) for s in species]
@@ -260,11 +266,14 @@ def derive(model: ir.Model) -> SymbolicSystem:
 
     boundary = [es.rate if es.rate is not None else es.condition for es in electrode]
     diffusion_expr = tuple(model.species_named(s).D_expr for s in species)
-    linear = is_linear(list(source) + boundary) and all(e is None for e in diffusion_expr)
+    linear = (is_linear(list(source) + boundary) and all(e is None for e in diffusion_expr)
+              and not migration)  # the migration flux is a product of c and the potential
     bulk = tuple(model.species_named(s).c for s in species)
     diffusion = tuple(model.species_named(s).D for s in species)
     return SymbolicSystem(
         species, bulk, diffusion, tuple(step_rates), tuple(source), source_jac,
         tuple(electrode), tuple(flux), current, linear,
         tuple(model.species_named(s).surface for s in species), diffusion_expr,
+        tuple(0 if model.species_named(s).surface else model.species_named(s).z for s in species)
+        if migration else (),
     )
