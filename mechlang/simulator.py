@@ -76,7 +76,7 @@ class Result:
             raise SolverError(error(
                 f"Newton's method did not converge in {at(bad[0])} (last correction {upd[bad[0]]:.3g})",
                 None, runaway if galvanostatic else
-                "increase the Newton iterations (newton=...) or decrease the time step (dE=...)"))
+                "increase the Newton iterations (newton=..., --newton) or decrease the time step (dE=..., --dE)"))
         cmin = np.asarray(self.min_conc)
         bad = np.flatnonzero(cmin < -1e-6 * c_scale)
         if bad.size:

@@ -83,10 +83,14 @@ def test_show_prints_the_derived_equations(tmp_path):
     assert out.returncode == 0 and ("\\frac" in out.stdout or "e^{" in out.stdout)
 
 
+# Examples that need solver options beyond the defaults (each says so in its header).
+SOLVER_OPTIONS = {"dissociative_ce.mech": ["--newton", "10", "--first-cell", "1e-6"]}
+
+
 def test_examples_shipped_with_the_repository_simulate(tmp_path):
     for example in sorted((ROOT / "examples").glob("*.mech")):
         text = example.read_text()
-        args = ["simulate", example, "-o", tmp_path / "x.csv"]
+        args = ["simulate", example, "-o", tmp_path / "x.csv", *SOLVER_OPTIONS.get(example.name, [])]
         if "experiment slow" in text:
             args += ["--experiment", "slow"]
         elif text.count("experiment ") > 1:  # several experiments: simulate the first

@@ -24,6 +24,8 @@ def add_parsers(sub) -> None:
                             "(relative, for data spanning decades of current)")
         p.add_argument("--points", type=int, help="grid nodes of the simulations")
         p.add_argument("--dE", type=float, help="potential step of the simulations, V")
+        p.add_argument("--newton", type=int, help="Newton iterations per time step")
+        p.add_argument("--first-cell", type=float, help="first grid spacing as a fraction of the domain")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("-o", "--output", metavar="REPORT.json")
         p.add_argument("--plot", metavar="FIT.png")
@@ -60,6 +62,10 @@ def _options(args) -> dict:
         out["points"] = args.points
     if args.dE:
         out["dE"] = args.dE
+    if args.newton:
+        out["newton"] = args.newton
+    if args.first_cell:
+        out["first_cell"] = args.first_cell
     return out
 
 

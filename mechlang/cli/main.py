@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--plot", metavar="OUT.png", default=None, help="plot the current to an image file")
     sim.add_argument("--points", metavar="N", type=int, default=None, help="number of grid points")
     sim.add_argument("--dE", metavar="VOLTS", type=float, default=None, help="potential step of the sweep, in V")
+    sim.add_argument("--newton", metavar="N", type=int, default=None, help="Newton iterations per time step")
+    sim.add_argument("--first-cell", metavar="F", type=float, default=None,
+                     help="first grid spacing as a fraction of the domain (default 5e-5)")
     sim.set_defaults(func=_simulate)
 
     show = sub.add_parser("show", help="show the equations of a .mech file")

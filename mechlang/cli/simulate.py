@@ -90,6 +90,10 @@ def run(args) -> int:
         options["points"] = int(args.points)
     if getattr(args, "dE", None):
         options["dE"] = float(args.dE)
+    if getattr(args, "newton", None):
+        options["newton"] = int(args.newton)
+    if getattr(args, "first_cell", None):
+        options["first_cell"] = float(args.first_cell)
     sim = compile(model, args.experiment, **options)
     overrides = dict(parse_set(model, sim, s) for s in (args.set or []))
     inputs = [Path(args.file)]
