@@ -130,7 +130,6 @@ def test_whole_curve_fit(her, weighting):
         # The whole-curve alpha lies within the range of the data's own local Tafel slopes
         # (each half of the potential range fitted as a line in ln|j|), and the fit follows
         # every decade of current to about 10 %.
-        f = F / (constants.R * 298.15)
         halves = np.array_split(np.argsort(E), 2)
         local = [-np.polyfit(E[h], np.log(np.abs(j[h])), 1)[0] / f for h in halves]
         assert min(local) - 0.05 < alpha < max(local) + 0.05
