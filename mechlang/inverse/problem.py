@@ -18,6 +18,8 @@ have several data sets (a current transient and profiles), each scaled on its ow
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -32,6 +34,35 @@ from mechlang.simulator import Simulator
 
 
 WEIGHTINGS = ("max", "relative")
+
+# Compiled functions kept for the life of the process, so that a second fit of the same
+# model (another call, more starts, a profile-likelihood point, a comparison) neither
+# traces nor compiles again.  Keys are content fingerprints: a model reloaded from an
+# unchanged file, the same solver options and the same aligned data hit the cache.
+_CACHE_SIZE = 16
+_simulators: OrderedDict = OrderedDict()  # (model, experiment, options) -> Simulator
+_jacobians: OrderedDict = OrderedDict()  # (model, experiments, parameters, data) -> compiled pair
+
+
+def _cached(cache: OrderedDict, key, make):
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = make()
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
+def fingerprint(model: ir.Model) -> str:
+    """A digest of everything a model says (its IR is frozen dataclasses with a full repr)."""
+    return hashlib.sha256(repr(model).encode()).hexdigest()
+
+
+def simulator(model: ir.Model, experiment: str, options: Options, key: str | None = None) -> Simulator:
+    """The compiled simulator of one experiment, shared by every problem on the same model."""
+    key = key or fingerprint(model)
+    return _cached(_simulators, (key, experiment, options), lambda: Simulator(model, experiment, options))
 
 
 @dataclass(frozen=True)
@@ -94,6 +125,7 @@ class Problem:
         if not data:
             raise DataError(error("no data given: pass data={EXPERIMENT: FILE.csv, ...}"))
         self.model = model
+        self._model_key = fingerprint(model)
         self.options = options or Options()
         self.sims: dict[str, Simulator] = {}
         for name in data:
@@ -101,7 +133,7 @@ class Problem:
                 raise DataError(error(
                     f"data for an unknown experiment '{name}'{did_you_mean(name, model.experiments)}; "
                     f"{model.file} has: {', '.join(model.experiments) or 'none'}"))
-            self.sims[name] = Simulator(model, name, self.options)
+            self.sims[name] = simulator(model, name, self.options, self._model_key)
         self.datasets = self.load(data)
         self.parameters = self._parameters(fit, bounds or {}, log or {})
         self.names = [p.name for p in self.parameters]
@@ -133,7 +165,7 @@ class Problem:
                                    domain=lambda s=sim: float(np.asarray(s().x)[-1]))
                       for src in sources]
             if any(d.kind == "profile" for d in loaded) and not sim.options.profiles:
-                self.sims[name] = Simulator(self.model, name, sim.options.with_(profiles=True))
+                self.sims[name] = simulator(self.model, name, sim.options.with_(profiles=True), self._model_key)
             for d in loaded:
                 label = name
                 if len(loaded) > 1:
@@ -240,10 +272,23 @@ class Problem:
         return out
 
     def jacobian(self):
-        """(value_and_jacobian, value), batched over (start, data set); compiled once."""
+        """(value_and_jacobian, value), batched over (start, data set); compiled once per
+        process for a given model, solver options, fitted parameters and aligned data."""
         if self._compiled is None:
-            self._compiled = jacobian_fn(self)
+            self._compiled = _cached(_jacobians, self._structure_key(), lambda: jacobian_fn(self))
         return self._compiled
+
+    def _structure_key(self):
+        """What the compiled residuals depend on besides their inputs (s, y): the model,
+        the simulators' options, the fitted parameters with their search spaces, and the
+        aligned data sets with their scales (the measured values are an input)."""
+        h = hashlib.sha256()
+        for label, d in self.datasets.items():
+            h.update(repr((label, d.experiment, d.kind, d.observable, d.species, d.column)).encode())
+            for a in (d.x, d.segment, d.position, self.scales[label]):
+                h.update(np.ascontiguousarray(np.asarray(a if a is not None else [], float)).tobytes())
+        sims = tuple((name, sim.options) for name, sim in self.sims.items())
+        return (self._model_key, sims, tuple(self.parameters), self.weighting, h.hexdigest())
 
     def check_simulations(self, theta: Mapping[str, float]) -> None:
         """Raise SolverError if a simulation at theta fails (called outside traced code)."""
