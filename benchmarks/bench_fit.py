@@ -326,6 +326,55 @@ def run_problem(key, spec, budget, workdir, target_rel=None):
     return rows, info
 
 
+def several_starts(key, spec, n, budget, workdir, jac_ratio):
+    """Counts only (no timings): LM stopped at the target and the gradient-free methods,
+    from the file's start and n - 1 points drawn uniformly inside the bounds (seed 3), the
+    same for every method.  The target is LM's loss from the file's start, as above."""
+    from mechlang.inverse import optimize
+
+    truth_file = workdir / f"{key}_truth.mech"
+    start_file = workdir / f"{key}_start.mech"
+    truth_file.write_text(spec["text"].format(**spec["truth"]))
+    start_file.write_text(spec["text"].format(**spec["start"]))
+    data = make_data(truth_file)
+    problem = Problem(mechlang.load(start_file), data, spec["fit"], options=Options().with_(**SOLVER))
+    n_exp = len(problem.sims)
+    starts = problem.random_starts(n, seed=3)
+    best = optimize.lm(problem, starts[:1]).loss[0]
+    target = best + TARGET_CHI2 * best / (problem.n_points - len(spec["fit"]))
+    loss = jax.jit(lambda s: jnp.sum(problem.residuals(s) ** 2))
+    rows = []
+    for s0 in starts:
+        full = optimize.lm(problem, s0[None])
+        hits = [i for i, h in enumerate(full.history) if h[0] <= target]
+        short = optimize.lm(problem, s0[None], max_iter=max(hits[0], 1)) if hits else full
+        row = dict(start=s0.tolist(), lm=short.n_sim + short.n_grad * jac_ratio, lm_reached=bool(hits))
+        for method, run in GRADIENT_FREE.items():
+            if method == "pso":
+                continue
+            obj = Objective(loss, n_exp, target, budget[method])
+            run(obj, s0)
+            row[method], row[method + "_reached"] = float(obj.evals * n_exp), obj.reached_at is not None
+        rows.append(row)
+    return rows
+
+
+def starts_table(key, rows):
+    mean = {m: float(np.mean([r[m] for r in rows])) for m in ("lm", "nelder_mead", "cma_es")}
+    out = [f"{key}, {len(rows)} starts (the file's, then uniform in the bounds): simulation equivalents "
+           "to the target, per start and mean",
+           "", "| start (unit box) | LM | Nelder-Mead | CMA-ES | NM / LM | CMA-ES / LM |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        flag = lambda m: "" if r[m + "_reached"] else " (not reached)"  # noqa: E731
+        out.append(f"| {', '.join(f'{v:.2f}' for v in r['start'])} | {r['lm']:.0f}{flag('lm')} "
+                   f"| {r['nelder_mead']:.0f}{flag('nelder_mead')} | {r['cma_es']:.0f}{flag('cma_es')} "
+                   f"| {r['nelder_mead'] / r['lm']:.1f} | {r['cma_es'] / r['lm']:.1f} |")
+    out.append(f"| mean | {mean['lm']:.1f} | {mean['nelder_mead']:.1f} | {mean['cma_es']:.1f} "
+               f"| {mean['nelder_mead'] / mean['lm']:.1f} | {mean['cma_es'] / mean['lm']:.1f} |")
+    return "\n".join(out)
+
+
 def _s(x):
     return "-" if np.isnan(x) else f"{x:.1f}"
 
@@ -373,6 +422,10 @@ def main(argv=None):
     ap.add_argument("--problems", nargs="*", choices=list(PROBLEMS), default=list(PROBLEMS))
     ap.add_argument("--target", type=float, metavar="REL",
                     help="relative loss tolerance instead of 0.01 residual variances")
+    ap.add_argument("--starts", type=int, default=8, metavar="N",
+                    help="also count simulations from N starting points (0: skip)")
+    ap.add_argument("--starts-problems", nargs="*", choices=list(PROBLEMS), default=["k0_alpha"],
+                    help="the problems run from several starts (default: k0_alpha; global5 takes minutes)")
     args = ap.parse_args(argv)
     budget = QUICK_BUDGET if args.quick else BUDGET
     workdir = Path(tempfile.mkdtemp(prefix="mechlang-bench-fit-"))
@@ -387,6 +440,12 @@ def main(argv=None):
             r, info = run_problem(key, PROBLEMS[key], budget, workdir, args.target)
             rows += r
             infos[key] = info
+        many = {}
+        if args.starts > 0:
+            for key in args.starts_problems:
+                print(f"# {key}: {args.starts} starts", file=sys.stderr, flush=True)
+                ratio = infos[key]["jacobian_ratio"] if key in infos else 2.0
+                many[key] = several_starts(key, PROBLEMS[key], args.starts, budget, workdir, ratio)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"Solver options for every method: points={SOLVER['points']}, dE={SOLVER['dE']} V; noise {NOISE:.0%}; "
@@ -398,9 +457,12 @@ def main(argv=None):
               "(file units)")
     print()
     print(table(rows, infos))
+    for key, r in many.items():
+        print()
+        print(starts_table(key, r))
     if args.json:
         Path(args.json).write_text(json.dumps(dict(solver=SOLVER, noise=NOISE, target=args.target or f"{TARGET_CHI2} chi2", budget=budget,
-                                                   problems=infos, rows=rows), indent=1, default=float))
+                                                   problems=infos, rows=rows, starts=many), indent=1, default=float))
 
 
 if __name__ == "__main__":

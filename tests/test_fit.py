@@ -75,7 +75,10 @@ def test_global_fit_recovers_kinetics_within_error_bars(tmp_path):
     for k, v in truth.items():
         assert abs(result.values[k] - v) < 4 * result.stderr[k] + 1e-12, (k, result.values[k], result.stderr[k])
         assert result.stderr[k] < 0.1 * abs(v) + 1e-4
-    assert result.n_simulations > 0 and result.n_gradients > 0
+    # LM evaluates the Jacobian with the residuals at every trial point: one per experiment
+    # at the start and at least one per iteration.
+    assert result.n_gradients >= len(result.history) * len(files)
+    assert result.n_simulations == 0
     assert set(result.correlation) == {"E0", "k0", "alpha"}
     assert result.correlation["k0"]["k0"] == pytest.approx(1.0)
 

@@ -86,8 +86,9 @@ def _write_json(path, payload) -> None:
 
 def _print_fit(result) -> None:
     print(f"{result.file}: {result.method}, loss {result.loss:.6g} over {result.n_points} points, "
-          f"{'converged' if result.converged else 'NOT converged'}, {result.n_simulations} simulations, "
-          f"{result.n_gradients} Jacobian/gradient evaluations, {result.wall_time:.1f} s")
+          f"{'converged' if result.converged else 'NOT converged'}, {result.n_gradients} Jacobian/gradient "
+          f"evaluations (each with its simulation) and {result.n_simulations} further simulations, "
+          f"{result.wall_time:.1f} s")
     width = max(len(k) for k in result.values)
     for k, v in result.values.items():
         se = result.stderr[k]

@@ -28,8 +28,8 @@ class FitResult:
     stderr: dict[str, float]
     correlation: dict[str, dict[str, float]]
     loss: float  # sum of squared residuals, each scaled by its experiment's largest |I| (or its own |I|)
-    n_simulations: int
-    n_gradients: int
+    n_simulations: int  # forward runs of one experiment besides those inside a Jacobian or gradient
+    n_gradients: int  # Jacobian or gradient evaluations of one experiment, each with its forward run
     wall_time: float
     converged: bool
     history: list[float]  # best loss after each iteration

@@ -1,7 +1,8 @@
 """Optimizers on the unit box, batched over starting points.
 
 * ``lm``: Levenberg-Marquardt on the residual vector with forward-mode Jacobians from
-  JAX; every start advances in one batched (vmap) call per iteration.
+  JAX, evaluated with the residuals at every trial point; every start advances in one
+  batched (vmap) call per trial.
 * ``lbfgs`` and ``adam``: optax, on the sum of squares, with ``jax.value_and_grad``;
   the optax update is vmapped over the starts.
 
@@ -43,10 +44,13 @@ def _progress(total: int, enabled: bool | None, desc: str):
     return Progress(total, desc, enabled)
 
 
+MAX_STEP = 1.0  # the longest Levenberg-Marquardt step in any unit-box coordinate
+
+
 def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1e-10,
        progress: bool | None = None, data: np.ndarray | None = None) -> Outcome:
     """``data``: one scaled data vector per start (default: the problem's own data)."""
-    value_jac_b, value_b = problem.jacobian()
+    value_jac_b, _ = problem.jacobian()
     n_exp = len(problem.sims)
     y = np.broadcast_to(problem.y, (len(starts), problem.y.size)) if data is None else np.asarray(data)
     y_dev, _ = shard_batch(y)
@@ -54,10 +58,6 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
     def value_jac(s):  # the batch spread over the devices; padding dropped
         x, k = shard_batch(s)
         return tuple(np.asarray(a)[:k] for a in value_jac_b(x, y_dev))
-
-    def value(s):
-        x, k = shard_batch(s)
-        return np.asarray(value_b(x, y_dev))[:k]
 
     s = np.array(starts, float)
     k, p = s.shape
@@ -76,6 +76,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         improved = np.zeros(k, bool)
         trial_s = s.copy()
         trial_loss = out.loss.copy()
+        trial_r, trial_J = r.copy(), J.copy()
         trying = active.copy()
         for _ in range(12):  # raise the damping until the loss falls (per start)
             if not trying.any():
@@ -83,14 +84,24 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             D = np.einsum("kii->ki", A)
             step = np.zeros_like(s)
             for i in np.flatnonzero(trying):
-                M = A[i] + lam[i] * np.diag(np.maximum(D[i], 1e-12 * max(D[i].max(), 1e-30)))
-                try:
-                    step[i] = -np.linalg.solve(M, g[i])
-                except np.linalg.LinAlgError:
-                    step[i] = -g[i] / (np.diag(M) + 1e-30)
+                # Raise the damping, without simulating, until the step is no longer than
+                # the box: a Gauss-Newton step out of a flat region (k0 of a nearly
+                # reversible wave) would otherwise be thrown across it and rejected, at the
+                # cost of a simulation each time.
+                while True:
+                    M = A[i] + lam[i] * np.diag(np.maximum(D[i], 1e-12 * max(D[i].max(), 1e-30)))
+                    try:
+                        step[i] = -np.linalg.solve(M, g[i])
+                    except np.linalg.LinAlgError:
+                        step[i] = -g[i] / (np.diag(M) + 1e-30)
+                    if np.max(np.abs(step[i])) <= MAX_STEP or lam[i] >= 1e12:
+                        break
+                    lam[i] *= 2.0
             cand = problem.clip(s + step)
-            rc = value(np.where(trying[:, None], cand, s))
-            out.n_sim += int(trying.sum()) * n_exp
+            # Each trial point comes with its Jacobian: an accepted step (most are) then
+            # needs no further evaluation, and a Jacobian costs about 2 to 3.5 forward runs.
+            rc, Jc = value_jac(np.where(trying[:, None], cand, s))
+            out.n_grad += int(trying.sum()) * n_exp
             lc = np.sum(rc**2, axis=1)
             ok = trying & np.isfinite(lc) & (lc < out.loss)
             # Nielsen's damping update from the gain ratio actual / predicted reduction.
@@ -101,6 +112,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
                 shrink = np.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
             trial_s[ok] = cand[ok]
             trial_loss[ok] = lc[ok]
+            trial_r[ok], trial_J[ok] = rc[ok], Jc[ok]
             improved |= ok
             lam[ok] = np.maximum(lam[ok] * shrink[ok], 1e-12)
             nu[ok] = 2.0
@@ -114,20 +126,16 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         small_step = np.max(np.abs(trial_s - s), axis=1) < 1e-9
         done = active & (~improved | (rel < tol) | small_step)
         out.converged |= done & (improved | (rel < tol) | small_step | (lam >= 1e12))
-        s = trial_s
+        s, r, J = trial_s, trial_r, trial_J
         out.loss = trial_loss
         active &= ~done
         out.history.append(out.loss.copy())
         bar.update(1, loss=float(out.loss.min()))
         if not active.any():
             break
-        r, J = value_jac(s)
-        out.n_grad += k * n_exp
     bar.close()
     out.s = s
-    # The last Jacobian, for the error bars: taken at the final point or at the one before
-    # a last step whose loss change was below tol.
-    out.J = J
+    out.J = J  # at the final points: the error bars cost nothing more
     # A start that stopped because no step lowered the loss at huge damping is at a
     # (local) minimum to working precision.
     out.converged |= lam >= 1e12
