@@ -27,7 +27,9 @@ Counts: one evaluation of the residuals costs one simulation per experiment.  A 
 into simulation equivalents by its measured cost relative to one forward evaluation of the
 same residuals, in this run: "simulation equivalents" = simulations + gradients x ratio.
 mechlang counts a residual-and-Jacobian call as a gradient only (the ratio includes its
-forward pass); "net" = the same figure (kept as a column for comparison with older runs).
+forward pass; LM evaluates residuals and Jacobian together at every trial point, so it runs
+no separate simulations); "net" = the same figure (kept as a column for comparison with
+older runs).
 The error bars reuse the optimizer's last Jacobian, so they cost nothing extra.
 L-BFGS counts are mechlang's own estimate (one loss evaluation and one gradient per
 iteration).  Our methods are reported run to convergence and stopped at the first
@@ -36,13 +38,19 @@ iteration that reaches the target (``max_iter``), the figure to compare.
 Wall time, cold: everything from a fresh start, compilation included (``mechlang.fit`` end
 to end, error bars and fitted curves included; for the gradient-free methods the
 compilation of the loss plus their loop).  Warm: the same again with XLA's compilation
-cache warm (a second ``mechlang.fit``, which still traces its functions again and computes
-error bars; the loop alone for the gradient-free methods).  Optimizer alone: the
+cache warm (a second ``mechlang.fit`` in the same process, which reuses the compiled
+functions mechlang keeps per model, options and data, and computes error bars and the
+report; the loop alone for the gradient-free methods).  Optimizer alone: the
 iterations only, with every function already compiled (for LM, ``optimize.lm`` run a
 second time with its compiled functions kept; not measured for L-BFGS).  Timings are
 wall-clock on a shared machine and noisy; counts are exact.
 
-    python benchmarks/bench_fit.py [--quick] [--json PATH]
+A second table counts simulation equivalents only (no timings) from several starting
+points (``--starts N``, default 8: the file's start and N - 1 drawn uniformly inside the
+bounds, the same for every method), for the problems in ``--starts-problems`` (default
+``k0_alpha``; ``global5`` takes several minutes per start for the gradient-free methods).
+
+    python benchmarks/bench_fit.py [--quick] [--json PATH] [--starts N]
 """
 import argparse
 import json

@@ -49,6 +49,12 @@ class Result:
     profiles: jax.Array  # with compile(..., profiles=True): c(x, t), (steps, len(x), species), mol/m^3
     phi: jax.Array | None = None  # transport migration: solution potential at the electrode per step, V
 
+    def healthy(self, newton_tol: float = 1e-7, c_scale: float = 1.0):
+        """What :meth:`check` tests, as one boolean that works inside ``jit`` and ``vmap``
+        (a fit rejects trial points that fail it; ``check`` then says what failed)."""
+        return (jnp.all(jnp.isfinite(self.E)) & jnp.all(jnp.isfinite(self.I))
+                & jnp.all(self.newton_update <= newton_tol) & ~jnp.any(self.min_conc < -1e-6 * c_scale))
+
     def check(self, experiment: str = "", newton_tol: float = 1e-7, c_scale: float = 1.0,
               galvanostatic: bool = False) -> "Result":
         """Raise :class:`SolverError` if the run failed; call it outside traced code."""

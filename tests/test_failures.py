@@ -54,3 +54,22 @@ def test_cli_reports_a_failed_run_without_traceback(tmp_path):
     # Either it converges (then exit 0) or it reports the failure cleanly.
     assert "Traceback" not in out.stderr
     assert out.returncode in (0, 1)
+
+
+def test_healthy_agrees_with_check(tmp_path):
+    """The traced flag a fit uses to reject trial points fails exactly where check() raises."""
+    bad = mechlang.compile(write(tmp_path, CATALYTIC), newton=1, dE=10e-3, points=60)
+    res = jax.jit(lambda p: bad(p))({"kcat": 100.0})
+    assert not bool(res.healthy(bad.options.newton_tol, bad._c_scale))
+    good = mechlang.compile(write(tmp_path, CATALYTIC))
+    res = good()
+    assert bool(res.healthy(good.options.newton_tol, good._c_scale))
+
+
+def test_a_fit_whose_simulations_fail_says_so(tmp_path):
+    path = write(tmp_path, CATALYTIC)
+    res = mechlang.compile(path)()
+    data = {"cv": {"E": np.asarray(res.E), "I": np.asarray(res.I)}}
+    with pytest.raises(mechlang.SolverError) as info:
+        mechlang.fit(path, data, fit=["kcat"], newton=1, dE=10e-3, points=60, progress=False, max_iter=2)
+    assert "experiment 'cv'" in str(info.value) and " s, E = " in str(info.value)

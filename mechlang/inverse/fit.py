@@ -112,8 +112,10 @@ def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, J_uni
     return se, corr, warnings
 
 
-def _curves(problem: Problem, theta) -> dict:
-    pred = problem.predictions({k: jnp.asarray(v) for k, v in theta.items()})
+def _curves(problem: Problem, theta, pred=None) -> dict:
+    """Data and fit of every data set; ``pred``, the fitted values if already known."""
+    if pred is None:
+        pred = problem.predictions({k: jnp.asarray(v) for k, v in theta.items()})
     out = {}
     for e, d in problem.datasets.items():
         out[e] = dict(x=np.asarray(d.x), data=np.asarray(d.y), fit=np.asarray(pred[e]), kind=d.kind,
@@ -173,7 +175,8 @@ def _result(problem: Problem, out, members, method: str, t0: float, y=None, shar
     best = min(members, key=lambda k: out.loss[k])
     s_best = out.s[best]
     theta = {p.name: float(p.from_unit(s_best[i])) for i, p in enumerate(problem.parameters)}
-    problem.check_simulations(theta)
+    if out.ok is None or not bool(out.ok[best]):
+        problem.check_simulations(theta)  # raises SolverError saying what failed
     loss = float(out.loss[best])
     se, corr, warns = uncertainty(problem, theta, loss, out.J[best], s_best)
     for i, p in enumerate(problem.parameters):
@@ -189,7 +192,8 @@ def _result(problem: Problem, out, members, method: str, t0: float, y=None, shar
         for k in names:
             vals = np.array([st["values"][k] for st in ok])
             spread[k] = float(np.std(vals)) if len(vals) > 1 else 0.0
-    curves = _curves(problem, theta)
+    fitted = None if out.r is None else problem.curves_from_residuals(out.r[best], y)
+    curves = _curves(problem, theta, fitted)
     if y is not None:  # another data set on the same points: show its data
         offset = 0
         for e, c in curves.items():

@@ -33,6 +33,8 @@ class Outcome:
     converged: np.ndarray  # (starts,) bool
     history: list = field(default_factory=list)  # per iteration: losses of every start
     J: np.ndarray | None = None  # (starts, points, p) unit-box Jacobian at the final points
+    r: np.ndarray | None = None  # (starts, points) scaled residuals at the final points
+    ok: np.ndarray | None = None  # (starts,) whether the simulations there passed their checks
     n_sim: int = 0
     n_grad: int = 0
     iterations: int = 0
@@ -61,7 +63,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
 
     s = np.array(starts, float)
     k, p = s.shape
-    r, J = value_jac(s)
+    r, J, ok = value_jac(s)
     out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
     out.n_grad += k * n_exp  # a Jacobian evaluation includes its forward run
     lam = np.full(k, 1e-3)
@@ -76,7 +78,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         improved = np.zeros(k, bool)
         trial_s = s.copy()
         trial_loss = out.loss.copy()
-        trial_r, trial_J = r.copy(), J.copy()
+        trial_r, trial_J, trial_ok = r.copy(), J.copy(), ok.copy()
         trying = active.copy()
         for _ in range(12):  # raise the damping until the loss falls (per start)
             if not trying.any():
@@ -100,33 +102,33 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             cand = problem.clip(s + step)
             # Each trial point comes with its Jacobian: an accepted step (most are) then
             # needs no further evaluation, and a Jacobian costs about 2 to 3.5 forward runs.
-            rc, Jc = value_jac(np.where(trying[:, None], cand, s))
+            rc, Jc, okc = value_jac(np.where(trying[:, None], cand, s))
             out.n_grad += int(trying.sum()) * n_exp
-            lc = np.sum(rc**2, axis=1)
-            ok = trying & np.isfinite(lc) & (lc < out.loss)
+            lc = np.where(okc, np.sum(rc**2, axis=1), np.inf)  # a failed simulation is a rejected step
+            accept = trying & np.isfinite(lc) & (lc < out.loss)
             # Nielsen's damping update from the gain ratio actual / predicted reduction.
             d = cand - s
             predicted = -(2 * np.einsum("ki,ki->k", d, g) + np.einsum("ki,kij,kj->k", d, A, d))
             with np.errstate(over="ignore"):  # a vanishing predicted reduction: rho = +-inf is meant
                 rho = (out.loss - lc) / np.maximum(predicted, 1e-300)
                 shrink = np.maximum(1 / 3, 1 - (2 * rho - 1) ** 3)
-            trial_s[ok] = cand[ok]
-            trial_loss[ok] = lc[ok]
-            trial_r[ok], trial_J[ok] = rc[ok], Jc[ok]
-            improved |= ok
-            lam[ok] = np.maximum(lam[ok] * shrink[ok], 1e-12)
-            nu[ok] = 2.0
-            bad = trying & ~ok
+            trial_s[accept] = cand[accept]
+            trial_loss[accept] = lc[accept]
+            trial_r[accept], trial_J[accept], trial_ok[accept] = rc[accept], Jc[accept], okc[accept]
+            improved |= accept
+            lam[accept] = np.maximum(lam[accept] * shrink[accept], 1e-12)
+            nu[accept] = 2.0
+            bad = trying & ~accept
             lam[bad] *= nu[bad]
             nu[bad] *= 2.0
-            trying &= ~ok
+            trying &= ~accept
             trying &= lam < 1e12
         # Convergence: no improvement possible, or a relative change below tol.
         rel = (out.loss - trial_loss) / np.maximum(out.loss, 1e-300)
         small_step = np.max(np.abs(trial_s - s), axis=1) < 1e-9
         done = active & (~improved | (rel < tol) | small_step)
         out.converged |= done & (improved | (rel < tol) | small_step | (lam >= 1e12))
-        s, r, J = trial_s, trial_r, trial_J
+        s, r, J, ok = trial_s, trial_r, trial_J, trial_ok
         out.loss = trial_loss
         active &= ~done
         out.history.append(out.loss.copy())
@@ -135,7 +137,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             break
     bar.close()
     out.s = s
-    out.J = J  # at the final points: the error bars cost nothing more
+    out.J, out.r, out.ok = J, r, ok  # at the final points: error bars and curves cost nothing more
     # A start that stopped because no step lowered the loss at huge damping is at a
     # (local) minimum to working precision.
     out.converged |= lam >= 1e12
@@ -209,7 +211,8 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
     value_jac_b, _ = problem.jacobian()  # the Jacobian at the final points, for the error bars
     xs, _ = shard_batch(out.s)
     ys, _ = shard_batch(np.broadcast_to(problem.y, (xs.shape[0], problem.y.size)))
-    out.J = np.asarray(value_jac_b(xs, ys)[1])[:k]
+    r, J, ok = (np.asarray(a)[:k] for a in value_jac_b(xs, ys))
+    out.J, out.r, out.ok = J, r, ok
     out.n_grad += k * n_exp
     out.loss = final
     out.converged = quiet >= 3

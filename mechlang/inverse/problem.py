@@ -229,25 +229,45 @@ class Problem:
         """Unit-box vector -> {name: SI value} (JAX)."""
         return {p.name: p.from_unit(s[i]) for i, p in enumerate(self.parameters)}
 
-    def predictions(self, theta: Mapping) -> dict:
+    def predictions(self, theta: Mapping, with_health: bool = False):
+        """{label: simulated observable at the data set's points}; with ``with_health``
+        also whether every simulation passed its solver checks (a traced boolean)."""
         from mechlang.inverse.data import predict
 
         results = {}
         for name, sim in self.sims.items():
             own = {k: v for k, v in theta.items() if k in sim._public}
             results[name] = sim._jit(*sim._resolve(own))
-        return {label: predict(d, results[d.experiment], self.sims[d.experiment]._transient.plan)
+        pred = {label: predict(d, results[d.experiment], self.sims[d.experiment]._transient.plan)
                 for label, d in self.datasets.items()}
+        if not with_health:
+            return pred
+        ok = jnp.all(jnp.stack([res.healthy(self.sims[n].options.newton_tol, self.sims[n]._c_scale)
+                                for n, res in results.items()]))
+        return pred, ok
 
-    def residuals_theta(self, theta: Mapping, y=None):
+    def residuals_theta(self, theta: Mapping, y=None, with_health: bool = False):
         """Scaled residuals at SI values ``theta`` against ``y`` (default: this problem's data);
-        ``y`` is an input, so one compiled function serves batches of data sets."""
-        pred = self.predictions(theta)
+        ``y`` is an input, so one compiled function serves batches of data sets.  With
+        ``with_health``: (residuals, whether every simulation passed its solver checks)."""
+        pred, ok = self.predictions(theta, with_health=True)
         model = jnp.concatenate([pred[k] / self.scales[k] for k in self.datasets])
-        return model - (self.y if y is None else y)
+        r = model - (self.y if y is None else y)
+        return (r, ok) if with_health else r
 
-    def residuals(self, s, y=None):
-        return self.residuals_theta(self.values(s), y)
+    def residuals(self, s, y=None, with_health: bool = False):
+        return self.residuals_theta(self.values(s), y, with_health)
+
+    def curves_from_residuals(self, r, y=None) -> dict:
+        """{label: simulated observable (SI)} from scaled residuals against ``y``: the
+        fitted curves without another simulation."""
+        model = np.asarray(r) + np.asarray(self.y if y is None else y)
+        out, offset = {}, 0
+        for label, d in self.datasets.items():
+            n = len(d)
+            out[label] = model[offset:offset + n] * self.scales[label]
+            offset += n
+        return out
 
     def start(self) -> np.ndarray:
         return np.array([p.to_unit(p.value) for p in self.parameters], float)
@@ -272,7 +292,7 @@ class Problem:
         return out
 
     def jacobian(self):
-        """(value_and_jacobian, value), batched over (start, data set); compiled once per
+        """(residuals_jacobian_health, residuals), batched over (start, data set); compiled once per
         process for a given model, solver options, fitted parameters and aligned data."""
         if self._compiled is None:
             self._compiled = _cached(_jacobians, self._structure_key(), lambda: jacobian_fn(self))
@@ -298,16 +318,17 @@ class Problem:
 
 
 def jacobian_fn(problem: Problem):
-    """Residuals and forward-mode Jacobian in the unit box, batched over (start, data set).
+    """Residuals, forward-mode Jacobian in the unit box and whether every simulation passed
+    its solver checks, batched over (start, data set); and the residuals alone.
 
     The Jacobian is one ``jvp`` per parameter, vmapped: a third cheaper than
     ``linearize`` followed by a vmapped pushforward, measured on a CV fit."""
 
     def one(s, y):
         def column(v):
-            return jax.jvp(lambda x: problem.residuals(x, y), (s,), (v,))
+            return jax.jvp(lambda x: problem.residuals(x, y, with_health=True), (s,), (v,), has_aux=True)
 
-        r, J = jax.vmap(column, out_axes=(None, 1))(jnp.eye(s.shape[0]))
-        return r, J
+        r, J, ok = jax.vmap(column, out_axes=(None, 1, None))(jnp.eye(s.shape[0]))
+        return r, J, ok
 
     return jax.jit(jax.vmap(one)), jax.jit(jax.vmap(problem.residuals))
