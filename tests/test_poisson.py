@@ -64,16 +64,17 @@ experiment ca {{
 
 
 def test_thin_diffuse_layer_is_electroneutral(tmp_path):
-    """A Debye length (10 nm, 1 mM) far below the diffusion layer (tens of um) and a Stern
-    layer that takes most of the interfacial drop: the unsupported reduction's current is
-    the electroneutral one (twice Cottrell)."""
+    """A Debye length far below the diffusion layer (tens of um) and a Stern layer that
+    takes most of the interfacial drop: the unsupported reduction's current approaches the
+    electroneutral one (twice Cottrell) as lambda_D falls (a runtime value: one compile)."""
     opts = dict(points=80, ca_steps=60, newton=20, first_cell=1e-6)
     en = mechlang.compile(write(tmp_path, UNSUPPORTED.format(migration="migration"), "en.mech"), **opts)()
     po = mechlang.compile(write(tmp_path, UNSUPPORTED.format(
-        migration="migration(debye = 10 nm, E_pzc = -0.6 V, stern = 1 um)"), "po.mech"), **opts)()
-    I0, I = np.asarray(en.I), np.asarray(po.I)
-    late = np.asarray(en.t) > 0.01
-    assert I[late] == pytest.approx(I0[late], rel=1e-2)
+        migration="migration(debye = 10 nm, E_pzc = -0.6 V, stern = 1 um)"), "po.mech"), **opts)
+    late = np.asarray(en.t) > 1e-3
+    I0 = np.asarray(en.I)[late]
+    dev = [np.abs(np.asarray(po({"migration.debye": lam}).I)[late] / I0 - 1).max() for lam in (1e-8, 1e-9)]
+    assert dev[1] < 6e-3 < dev[0]
 
 
 def test_gradient_in_debye_length(tmp_path):
