@@ -21,9 +21,14 @@ experiment ca {{
 
 
 @pytest.fixture(scope="module")
-def layer(tmp_path_factory):
+def layer_sim(tmp_path_factory):
     path = write(tmp_path_factory.mktemp("poisson"), LAYER, "gc.mech")
-    return mechlang.compile(path, points=80, ca_steps=40, first_cell=1e-6, newton=15)()
+    return mechlang.compile(path, points=80, ca_steps=40, first_cell=1e-6, newton=15)
+
+
+@pytest.fixture(scope="module")
+def layer(layer_sim):
+    return layer_sim()
 
 
 def test_diffuse_layer_is_gouy_chapman(layer):
@@ -39,6 +44,19 @@ def test_diffuse_layer_is_gouy_chapman(layer):
     assert c[near, 1] == pytest.approx(C * np.exp(psi[near]), rel=5e-3)
     # the potential itself, from the two ions: psi = ln(c_Cl/c_K)/2
     assert 0.5 * np.log(c[near, 1] / c[near, 0]) == pytest.approx(psi[near], abs=2e-3)
+
+
+def test_stern_layer(layer_sim):
+    """With a Stern layer lambda_S the potential splits: f (E - E_pzc) - psi0 =
+    -lambda_S dpsi/dx = (2 lambda_S / lambda_D) sinh(psi0/2) (Gouy-Chapman's field at the
+    outer Helmholtz plane); a runtime value, so the same compiled simulator."""
+    from scipy.optimize import brentq
+
+    f = f_of()
+    for stern in (1e-9, 5e-9):
+        res = layer_sim({"migration.stern": stern})
+        psi0 = brentq(lambda p: f * PSI0 - p - 2 * stern / LAM * np.sinh(p / 2), 0.0, f * PSI0)
+        assert f * float(res.phi[-1]) == pytest.approx(psi0, rel=2e-3)
 
 
 def test_diffuse_charge_is_grahame(layer):
@@ -107,3 +125,18 @@ def test_bad_poisson_settings(tmp_path):
         path = write(tmp_path, LAYER.replace("migration(debye = 3 nm, E_pzc = -0.05 V)", setting), "bad.mech")
         with pytest.raises(mechlang.MechError, match=message):
             mechlang.load(path)
+
+
+def test_permittivity_sets_the_debye_length(tmp_path):
+    """`eps_r` instead of `debye`: lambda_D^2 = eps_0 eps_r R T / (F^2 sum z^2 c), here
+    3.04 nm for 10 mM KCl in water (eps_r = 78.5): the diffuse charge is Grahame's with it."""
+    from helpers import F, R
+
+    text = LAYER.replace("debye = 3 nm", "eps_r = 78.5")
+    res = mechlang.compile(write(tmp_path, text, "eps.mech"), points=80, ca_steps=40, first_cell=1e-6, newton=15)()
+    lam = np.sqrt(8.8541878128e-12 * 78.5 * R * 298.15 / (F**2 * 2 * C))
+    assert lam == pytest.approx(3.04e-9, rel=2e-3)
+    x, c = np.asarray(res.x), np.asarray(res.c_final)
+    edges = np.concatenate([x[:1], 0.5 * (x[1:] + x[:-1]), x[-1:]])
+    q = np.diff(edges) @ (c[:, 0] - c[:, 1])
+    assert q == pytest.approx(-4 * C * lam * np.sinh(f_of() * PSI0 / 2), rel=5e-3)
