@@ -121,7 +121,9 @@ def test_bad_poisson_settings(tmp_path):
     for setting, message in (("migration(debye = 1 nm, eps_r = 78)", "either debye"),
                              ("migration(debey = 1 nm)", "unknown migration setting 'debey'"),
                              ("migration(debye = 1 V)", "debye"),
-                             ("migration(1 nm)", "named")):
+                             ("migration(1 nm)", "named"),
+                             ("migration(debye = -1 nm)", "must be positive"),
+                             ("migration, diffusion(D = 1)", "takes no settings")):
         path = write(tmp_path, LAYER.replace("migration(debye = 3 nm, E_pzc = -0.05 V)", setting), "bad.mech")
         with pytest.raises(mechlang.MechError, match=message):
             mechlang.load(path)
