@@ -121,9 +121,10 @@ def main(argv=None) -> int:
     order = np.argsort(V)
     i_rest = float(np.interp(V_REST, V[order], i[order]))
     g_chord = i_rest / (E_NA - V_REST)
+    g_hh = G_NA / (SQUID_DENSITY * 1e12)  # S per channel
     print(f"one open channel at rest ({V_REST * 1e3:.0f} mV): {i_rest * 1e12:.3f} pA, chord conductance "
           f"{g_chord * 1e12:.2f} pS; Hodgkin-Huxley g_Na / {SQUID_DENSITY:.0f} um^-2: "
-          f"{G_NA / (SQUID_DENSITY * 1e12) * 1e12:.2f} pS, {G_NA / (SQUID_DENSITY * 1e12) * (E_NA - V_REST) * 1e12:.3f} pA")
+          f"{g_hh * 1e12:.2f} pS, {g_hh * (E_NA - V_REST) * 1e12:.3f} pA")
     print(f"solution potential at the mouth: at most {np.abs(ch['phi']).max() * 1e3:.3f} mV; "
           f"Na+ at the mouth after the clamp: {ch['c'][0, 0]:.3f} mM (bulk 50)")
     tc, ic = ch["t_clamp"], ch["i_clamp"]
