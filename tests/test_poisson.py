@@ -142,3 +142,13 @@ def test_permittivity_sets_the_debye_length(tmp_path):
     edges = np.concatenate([x[:1], 0.5 * (x[1:] + x[:-1]), x[-1:]])
     q = np.diff(edges) @ (c[:, 0] - c[:, 1])
     assert q == pytest.approx(-4 * C * lam * np.sinh(f_of() * PSI0 / 2), rel=5e-3)
+
+
+def test_show_states_the_potential_equation(tmp_path):
+    from mechlang.cli.show import render
+    from mechlang.symbolic.system import derive
+
+    model = mechlang.load(write(tmp_path, LAYER, "show.mech"))
+    assert model.poisson["debye"] == "migration.debye"
+    text = render(derive(model), transport=model.transport, poisson=model.poisson)
+    assert "Poisson" in text and "E_pzc" in text
