@@ -6,6 +6,8 @@ that electron-transfer step against the overpotential (a table, and a plot of lo
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import sympy
 
 from mechlang.symbolic.system import SymbolicSystem, derive
@@ -29,7 +31,8 @@ def _fmt(expr, latex: bool) -> str:
     return sympy.sstr(expr)
 
 
-def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("diffusion",)) -> str:
+def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("diffusion",),
+           poisson: Mapping | None = None) -> str:
     eq = " = "
     out = []
     wrap = (lambda s: f"$$ {s} $$") if latex else (lambda s: "  " + s)
@@ -98,6 +101,18 @@ def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("dif
         out.append("Convection (rotating disk): dc/dt = D d2c/dx2 - v(x) dc/dx, v = -sqrt(omega nu) (0.51023 xi^2 "
                    "- xi^3/3 + 0.10265 xi^4), xi = x sqrt(omega/nu) (Cochran); L at most 4 Levich layers "
                    "1.61 D_max^(1/3) nu^(1/6) omega^(-1/2); bulk held at the far end.")
+    if "migration" in transport:
+        out.append("Migration (Nernst-Planck): J = -D (dc/dx + z c f dphi/dx), one more unknown psi = f phi per "
+                   "node (all species and psi one block); the electrode sees E - phi(0); bulk and phi = 0 held "
+                   "at the far end.")
+        if poisson:
+            out.append("Poisson: lambda_D^2 d2psi/dx2 = -sum z c / sum z^2 c_bulk ("
+                       + ("lambda_D = migration.debye" if "debye" in poisson else
+                          "lambda_D^2 = eps_0 migration.eps_r R T / (F^2 sum z^2 c_bulk)")
+                       + "); at the electrode f (E - E_pzc) - psi(0) = -stern dpsi/dx (migration.E_pzc, "
+                       "migration.stern).")
+        else:
+            out.append("Electroneutrality: sum z c = 0 at every node.")
     return "\n".join(out)
 
 
@@ -175,7 +190,8 @@ def run(args) -> int:
         if plot:
             plot_rates(model, rates, plot)
         return 0
-    print(render(derive(model), latex=bool(args.latex), transport=model.transport))
+    print(render(derive(model), latex=bool(args.latex), transport=model.transport,
+                 poisson=getattr(model, "poisson", None)))
     derived = [v for v in model.values.values() if v.derived_from]
     if derived:
         print("\nValues derived, not given in the file:")

@@ -199,6 +199,9 @@ _SPECIES_FLAGS = ("solid",)
 _SURFACE_PROPS = ("Gamma", "site")
 _SITE_PROPS = ("Gamma_max", "g")
 _FUTURE_TECHNIQUES = ("swv", "dpv", "step", "chronopotentiometry", "eis", "npv", "ac")
+# `transport diffusion, migration(...)`: Poisson's equation (one of debye, eps_r) and the
+# electrode's condition for the potential (E_pzc, stern).
+_POISSON_KEYS = {"debye": U.LENGTH, "eps_r": U.DIMENSIONLESS, "E_pzc": U.POTENTIAL, "stern": U.LENGTH}
 _COMMON_KEYS = ("technique", "geometry", "area", "T", "Ru", "Cdl")
 _KEY_DIMS = {
     "E_start": U.POTENTIAL,
@@ -248,6 +251,7 @@ class _Builder:
         self.used_species: set[str] = set()
         self.species_in_steps: dict[str, str] = {}  # species -> first step label using it
         self.transport_ir: tuple[str, ...] = ("diffusion",)
+        self.poisson_ir: dict[str, str] = {}  # migration(debye = ...): Poisson setting -> value name
         self.species_ir: dict[str, ir.Species] = {}
         self.species_with_bad_props: set[str] = set()  # no "missing D" echo for these
         self.law_ir: dict[str, ir.UserLaw] = {}
@@ -1249,7 +1253,55 @@ class _Builder:
                 self.err("migration needs diffusion as well", span, "write 'transport diffusion, migration'")
             elif "convection" in out:
                 self.err("migration with convection is not supported yet", span)
+        for call in t.calls:
+            if call.func.name != "migration":
+                self.err(f"transport '{call.func.name}' takes no settings", call.span)
+            else:
+                self.build_poisson(call)
         return tuple(dict.fromkeys(out)) or ("diffusion",)
+
+    def build_poisson(self, call: ast.Call) -> None:
+        """`migration(debye = 1 nm)` or `migration(eps_r = 78.5)`: Poisson's equation instead
+        of electroneutrality; `E_pzc` (default 0 V) and `stern` (default 0) set the electrode's
+        condition for the potential."""
+        example = "e.g. 'migration(debye = 1 nm, E_pzc = 0 V)'"
+        if call.args:
+            self.err("migration's settings are named", call.args[0].span, example)
+            return
+        given = {}
+        for k in call.kwargs:
+            key = k.name.name
+            if key not in _POISSON_KEYS:
+                self.err(f"unknown migration setting '{key}'{_suggest(key, list(_POISSON_KEYS))}", k.name.span,
+                         "migration takes debye (the Debye length of the bulk) or eps_r (the relative "
+                         "permittivity), and E_pzc and stern")
+                return
+            if key in given:
+                self.err(f"migration setting '{key}' is given twice", k.name.span)
+                return
+            given[key] = k.value
+        if ("debye" in given) == ("eps_r" in given):
+            self.err("Poisson's equation needs either debye (the Debye length of the bulk) or eps_r "
+                     "(the relative permittivity), not both", call.span, example)
+            return
+        settings = {}
+        for key, e in given.items():
+            v = self.make_value(f"migration.{key}", e, "param", _POISSON_KEYS[key], key)
+            if v is None:
+                return
+            val = self.values[v]
+            if key in ("debye", "eps_r") and val.expr.is_number and float(val.expr) <= 0:
+                self.err(f"`{key}` must be positive", e.span)
+                return
+            if key == "stern" and val.expr.is_number and float(val.expr) < 0:
+                self.err("`stern` must not be negative", e.span)
+                return
+            settings[key] = v
+        for key, unit in (("E_pzc", "V"), ("stern", "m")):
+            if key not in settings:
+                settings[key] = self.default_value(f"migration.{key}", 0.0, _POISSON_KEYS[key], "param",
+                                                   call.span, unit, 1.0)
+        self.poisson_ir = settings
 
     # -- experiments ------------------------------------------------------------------------
     def build_experiments(self) -> dict[str, ir.Experiment]:
@@ -1604,6 +1656,7 @@ class _Builder:
             laws=self.law_ir,
             experiments_=experiments,
             transport=transport,
+            poisson=dict(self.poisson_ir),
             diagnostics=(),
             sites=tuple(self.sites_ir.values()),
         )

@@ -174,11 +174,14 @@ class Model:
     experiments_: Mapping[str, Experiment]
     transport: tuple[str, ...] = ("diffusion",)  # or ("none",): surface = bulk, steady state
     sites: tuple[Site, ...] = ()
+    # `migration(debye = ...)`: Poisson's equation; setting (debye or eps_r, E_pzc, stern) -> value name
+    poisson: Mapping[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)  # warnings
 
     def __post_init__(self):
         object.__setattr__(self, "values", _frozen(self.values))
         object.__setattr__(self, "laws", _frozen(self.laws))
+        object.__setattr__(self, "poisson", _frozen(self.poisson))
         object.__setattr__(self, "experiments_", _frozen(self.experiments_))
 
     # -- the public face -------------------------------------------------------------

@@ -99,6 +99,10 @@ class Transient:
         if self.mig:
             self.components = [Component(tuple(range(S + 1)), tuple(range(len(self.nernst))), True)]
             self.newton = options.newton or 6
+        # `migration(debye = ...)`: psi's row is Poisson's equation (setting -> value name).
+        self.poisson = dict(getattr(model, "poisson", {}) or {}) if self.mig else {}
+        if self.poisson and not options.newton:
+            self.newton = 10
 
         flat_jac = [system.source_jac[i][k] for i in range(S) for k in range(S)]
         self._source = compile_exprs(list(system.source) + flat_jac)
@@ -228,6 +232,17 @@ class Transient:
         if self.mig:
             ctx.update(z=np.array(sysm.charge, float), f=constants.F / (constants.R * T),
                        u_far=jnp.where(surf, 0.0, bulk / c_ref))
+        if self.poisson:
+            # Poisson: lam2 (lambda_D/L)^2 Laplacian(psi) + V sum z u / zz = 0, zz = sum z^2 u_bulk;
+            # at the electrode psi_0 + ls dpsi/dX = f (E - E_pzc) (a Stern layer of ls = stern/L).
+            z2c = jnp.sum(np.array(sysm.charge, float) ** 2 * jnp.where(surf, 0.0, bulk))  # mol/m^3
+            if "debye" in self.poisson:
+                lam2 = (values[self.poisson["debye"]] / L) ** 2
+            else:
+                eps = constants.EPSILON_0 * values[self.poisson["eps_r"]]
+                lam2 = eps * constants.R * T / (constants.F**2 * z2c) / L**2
+            ctx.update(lam2=lam2, zz=z2c / c_ref, ls=values[self.poisson["stern"]] / L,
+                       E_pzc=values[self.poisson["E_pzc"]], fh=face / h)
 
         def face_diffusion(u, cx):
             """Couplings g_face with D of the species in ``cd`` at the face, D((c_i + c_{i+1})/2),
@@ -310,8 +325,9 @@ class Transient:
             res = res.at[0].add(-dt * J_surf)
             if rde:  # the far node holds the bulk
                 res = res.at[-1].set(u[-1] - cx["u_far"])
-            if self.mig:  # electroneutrality; the far node at the bulk, psi = 0 there
-                res = jnp.concatenate([res.at[-1].set(u[-1] - cx["u_far"]), (u @ cx["z"]).at[-1].set(psi[-1])[:, None]], 1)
+            if self.mig:  # electroneutrality or Poisson; the far node at the bulk, psi = 0 there
+                res = jnp.concatenate([res.at[-1].set(u[-1] - cx["u_far"]),
+                                       psi_row(u, psi, E_k, cx).at[-1].set(psi[-1])[:, None]], 1)
             if not with_matrix:
                 return res, conds, None
             if self.mig:
@@ -357,6 +373,21 @@ class Transient:
                     first_p = f[1]
             return res, conds, (B, factors, first_p)
 
+        def psi_row(u, psi, E_k, cx):
+            """psi's equation at every node: electroneutrality sum z u = 0, or Poisson's
+            (lam2 / V) [a (dpsi/dX)] + sum z u / zz = 0 with, at the electrode, the Stern
+            condition ls a_{1/2} (psi_1 - psi_0)/h_0 + f (E - E_pzc) - psi_0 + ls V_0 sum z u / (zz lam2) = 0
+            (ls = 0: the potential of the solution at the electrode is f (E - E_pzc))."""
+            q = u @ cx["z"]
+            if not self.poisson:
+                return q
+            flux = cx["fh"] * (psi[1:] - psi[:-1])
+            lam2, zz, ls, V = cx["lam2"], cx["zz"], cx["ls"], cx["V"]
+            div = jnp.concatenate([flux, jnp.zeros(1)]) - jnp.concatenate([jnp.zeros(1), flux])
+            row = lam2 * div / V + q / zz
+            psi_m = cx["f"] * (E_k - cx["E_pzc"])
+            return row.at[0].set(ls * flux[0] + psi_m - psi[0] + ls * V[0] * q[0] / (zz * lam2))
+
         def migration_matrix(u, psi, P, bp, bm, g, K, rjac, cjac, dE, dt, cx):
             """Newton's blocks with psi: A, C (N, S+1, S+1) full, B (N, S+1, S+1), and the
             electrode border G (S+1, M), H (M, S+1).  Face flux F = g (B(-P) u_{i+1} - B(P) u_i)."""
@@ -379,6 +410,15 @@ class Transient:
             B = B.at[:, :S, S].set(dt * z * (lo_P + up_P)).at[:, S, :S].set(z)
             rdE, cdE = dE
             B = B.at[0, :S, S].add(dt / f * (kin_stoich.T @ rdE))  # E - psi_0 / f at the electrode
+            if self.poisson:  # psi's row: the Laplacian, and the charge over zz
+                lam2, zz, ls, fh = cx["lam2"], cx["zz"], cx["ls"], cx["fh"]
+                z1 = jnp.zeros(1)
+                lo, up = jnp.concatenate([z1, fh]) * lam2 / V, jnp.concatenate([fh, z1]) * lam2 / V
+                A, C = A.at[:, S, S].set(lo), C.at[:, S, S].set(up)
+                B = B.at[:, S, S].set(-(lo + up)).at[:, S, :S].set(z / zz)
+                A = A.at[0, S].set(0.0)
+                C = C.at[0, S, S].set(ls * fh[0])
+                B = B.at[0, S, S].set(-ls * fh[0] - 1.0).at[0, S, :S].set(ls * V[0] * z / (zz * lam2))
             A, C = A.at[-1].set(0.0), C.at[-1].set(0.0)
             B = B.at[-1].set(jnp.eye(n))
             G = jnp.concatenate([-dt * nernst_stoich, jnp.zeros((1, M))], 0)

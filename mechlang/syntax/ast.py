@@ -203,6 +203,7 @@ class LawDecl:
 class Transport:
     laws: tuple[Ident, ...]
     span: Span
+    calls: tuple["Call", ...] = ()  # the laws written with settings: `migration(debye = 1 nm)`
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,9 @@ class _ToAST(Transformer):
         return ast.LawDecl(name, params, tuple(body), self._span(meta))
 
     def transport(self, meta, children):
-        return ast.Transport(tuple(children), self._span(meta))
+        laws = tuple(c.func if isinstance(c, ast.Call) else c for c in children)
+        calls = tuple(c for c in children if isinstance(c, ast.Call))
+        return ast.Transport(laws, self._span(meta), calls)
 
     def experiment(self, meta, children):
         name, *entries = children
