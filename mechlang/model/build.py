@@ -183,9 +183,10 @@ class _Env:
 
 # -- the model builder -------------------------------------------------------------------
 
-_SPECIES_PROPS = ("D", "c", "z")
+_SPECIES_PROPS = ("D", "c", "z", "t_plus", "Vm")
+_CONCENTRATED_PROPS = ("t_plus", "Vm")  # transport concentrated: a binary salt's t+ and molar volume
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion", "none", "convection", "migration")  # none: no mass transport, surface = bulk
+_TRANSPORTS = ("diffusion", "none", "convection", "migration", "concentrated")  # none: no mass transport, surface = bulk
 _FUTURE_TRANSPORTS = ("poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
@@ -209,6 +210,7 @@ _KEY_DIMS = {
     "E_step": U.POTENTIAL,
     "duration": U.TIME,
     "current": U.CURRENT,
+    "current_density": U.CURRENT / U.LENGTH**2,  # transport concentrated
     "area": U.LENGTH**2,
     "T": U.TEMPERATURE,
     "Ru": U.RESISTANCE,
@@ -228,11 +230,12 @@ _GEOMETRY_ARGS = {
     "cylindrical": (("r", "length"), ("length",), "cylindrical(r = 5 um, length = 2 mm)"),
     "thin_layer": (("L",), (), "thin_layer(L = 20 um)"),
     "rotating_disk": (("omega", "nu"), ("nu",), "rotating_disk(omega = 1000 rpm, nu = 1e-6 m^2/s)"),
+    "symmetric_cell": (("L",), (), "symmetric_cell(L = 3 mm)"),  # transport concentrated
 }
 _GEOMETRIES = tuple(_GEOMETRY_ARGS)
 _FUTURE_GEOMETRIES = ("band", "disk", "microdisk")
 _ALL_EXPERIMENT_KEYS = sorted(
-    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS)
+    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS) | {"current_density"}
 )
 
 
@@ -715,6 +718,19 @@ class _Builder:
                 self.species_ir[name] = ir.Species(name, None, "", z or 0, z is not None, False, ident.span,
                                                    solid=True)
                 continue
+            concentrated = self.concentrated()
+            extra = {}
+            for key in _CONCENTRATED_PROPS:
+                if key in props and not concentrated:
+                    self.species_with_bad_props.add(name)
+                    self.err(f"species property '{key}' belongs to 'transport concentrated' (a binary salt)",
+                             props[key].name.span, "add 'transport concentrated', or leave it out")
+                elif key in props:
+                    dim = U.DIMENSIONLESS if key == "t_plus" else U.LENGTH**3 / U.AMOUNT
+                    extra[key] = self.diffusion_of_concentration(name, props[key].value, key, dim)
+            if concentrated and "t_plus" not in props:
+                self.err(f"species '{name}' (the salt of 'transport concentrated') needs a transference "
+                         "number", ident.span, f"add t_plus = ..., e.g. 'species {name}: ..., t_plus = 0.4'")
             D, D_expr = None, None
             if "D" in props and _concs_in(props["D"].value):
                 D_expr = self.diffusion_of_concentration(name, props["D"].value)
@@ -730,12 +746,20 @@ class _Builder:
                 z_val = self.charge(props["z"].value)
                 if z_val is not None:
                     z, z_declared = z_val, True
-            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span, D_expr=D_expr)
+            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span, D_expr=D_expr,
+                                               t_plus=extra.get("t_plus"), Vm=extra.get("Vm"))
 
-    def diffusion_of_concentration(self, name: str, e):
+    def concentrated(self) -> bool:
+        """The file says `transport concentrated` (read before the transport is built)."""
+        t = self.d.transport
+        return t is not None and any(i.name == "concentrated" for i in t.laws)
+
+    def diffusion_of_concentration(self, name: str, e, what: str = "D", expected: U.Dim | None = None):
         """``D = ...`` with ``[name]`` in it: the SymPy expression (SI) of the values and of
         the species' own concentration, or None after an error.  Only its own concentration:
-        the diffusion couplings (and Newton's matrix) then stay tridiagonal per species."""
+        the diffusion couplings (and Newton's matrix) then stay tridiagonal per species.
+        Also ``t_plus`` and ``Vm`` of a salt (``what``, of dimension ``expected``)."""
+        expected = expected or U.LENGTH**2 / U.TIME
         env = self.value_env()
 
         def conc(c: ast.Conc):
@@ -744,8 +768,9 @@ class _Builder:
                 return None
             if c.species != name:
                 self.err(f"a diffusion coefficient that depends on another species' concentration "
-                         f"('[{c.species}]' in D of '{name}') is not supported yet", c.span,
-                         f"D of '{name}' may depend on [{name}] only")
+                         f"('[{c.species}]' in D of '{name}') is not supported yet" if what == "D" else
+                         f"'{what}' of '{name}' may depend on its own concentration only ('[{c.species}]' given)",
+                         c.span, f"{what} of '{name}' may depend on [{name}] only")
                 return None
             return sympy.Symbol(f"[{name}]"), U.CONCENTRATION
 
@@ -754,7 +779,7 @@ class _Builder:
         if lowered is None:
             return None
         expr, dim = lowered
-        if not self.check_dim("D", e, dim, U.LENGTH**2 / U.TIME) or dim is None:
+        if not self.check_dim(what, e, dim, expected) or dim is None:
             return None
         return expr
 
@@ -1230,8 +1255,8 @@ class _Builder:
             return ("diffusion",)
         out = []
         for ident in t.laws:
-            if ident.name == "none" and len(t.laws) > 1:
-                self.err("`transport none` cannot be combined with other transport laws", ident.span)
+            if ident.name in ("none", "concentrated") and len(t.laws) > 1:
+                self.err(f"`transport {ident.name}` cannot be combined with other transport laws", ident.span)
             elif ident.name in _TRANSPORTS:
                 out.append(ident.name)
             elif ident.name in _FUTURE_TRANSPORTS:
@@ -1290,6 +1315,19 @@ class _Builder:
                          "techniques: cv, lsv, ca, galvanostatic, polarization")
             return None
         required, optional = _TECHNIQUES[technique]
+        concentrated = "concentrated" in self.transport_ir
+        if concentrated:  # a symmetric cell under a current density (or a current and the area)
+            if technique != "galvanostatic":
+                self.err(f"transport concentrated runs galvanostatic experiments only (a symmetric cell under "
+                         f"a current); '{technique}' is not supported with it yet", tech_e.span)
+                return None
+            required, optional = ("duration",), ("current_density", "current")
+            given = [k for k in optional if k in entries]
+            if len(given) != 1:
+                self.err(f"experiment '{name}' needs one of current_density (A/area, from the left electrode to "
+                         f"the right one) or current (with area)" + (", not both" if given else ""),
+                         entries[given[1]].name.span if len(given) > 1 else decl.name.span)
+                return None
         applicable = (*required, *optional, *_COMMON_KEYS)
         steady = technique in _STEADY_TECHNIQUES
         if ("none" in self.transport_ir) != steady:
@@ -1367,6 +1405,15 @@ class _Builder:
                     what = "a rotation rate" if missing == ["omega"] else ", ".join(missing)
                     self.err(f"{gname} needs {what}: {example}", g.span)
                     ok = False
+        if ok and concentrated != (geometry == "symmetric_cell"):
+            where = entries["geometry"].value.span if "geometry" in entries else decl.name.span
+            if concentrated:
+                self.err(f"transport concentrated needs a symmetric cell, but experiment '{name}' is {geometry}",
+                         where, "write 'geometry = symmetric_cell(L = 3 mm)' (the electrolyte's thickness)")
+            else:
+                self.err("a symmetric cell (two Li electrodes) is the cell of 'transport concentrated'", where,
+                         "add 'transport concentrated' and a salt with D and t_plus, or use thin_layer(L)")
+            ok = False
         if ok and geometry == "rotating_disk":
             varying = [s.name for s in self.species_ir.values() if s.D_expr is not None]
             if varying:
@@ -1401,8 +1448,14 @@ class _Builder:
                 return None
             return v
 
+        programme = None
         for key in (*required, *optional):
             if key in ("cycles", "points"):
+                continue
+            if key == "current_density" and key in entries and any(
+                    n.name == "t" for n in _names_in(entries[key].value)):
+                programme = self.programme(entries[key].value)  # a current density that varies in time
+                values_ok &= programme is not None
                 continue
             if key in entries:
                 v = setting(key, entries[key].value)
@@ -1485,7 +1538,26 @@ class _Builder:
                                                    decl.name.span, display, 1.0)
         if not values_ok:
             return None
-        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points)
+        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points, programme=programme)
+
+    def programme(self, e):
+        """``current_density = EXPR`` with the time ``t`` in it: the SymPy expression (SI)."""
+        env = self.value_env()
+        plain = env.lookup
+
+        def lookup(n: ast.Name):
+            if n.name == "t":
+                return sympy.Symbol("t"), U.TIME
+            return plain(n)
+
+        env.lookup = lookup
+        lowered = self.lower(e, env)
+        if lowered is None:
+            return None
+        expr, dim = lowered
+        if not self.check_dim("current_density", e, dim, _KEY_DIMS["current_density"]) or dim is None:
+            return None
+        return expr
 
     # -- the whole model --------------------------------------------------------------------
     def check_diffusion(self) -> None:
@@ -1546,7 +1618,29 @@ class _Builder:
                      f"charges: {charges}; with migration every ion is a species (a supporting electrolyte too), "
                      "and their bulk concentrations must balance")
 
+    def check_concentrated(self, steps) -> None:
+        """One dissolved species, the salt, with c, D and t_plus; no reaction steps."""
+        span = next(i.span for i in self.d.transport.laws if i.name == "concentrated")
+        if steps or self.d.steps:
+            self.err("reaction steps with transport concentrated are not supported yet (the electrodes are "
+                     "Li metal, where only Li+ crosses)", span, "leave the steps out: the salt is the one species")
+        salts = [n for n, sp in self.species_ir.items() if not sp.surface and not sp.solid]
+        if len(salts) != 1:
+            self.err(f"transport concentrated needs exactly one species, the binary salt; the file has "
+                     f"{len(salts)}" + (f" ({', '.join(salts)})" if salts else ""), span,
+                     "e.g. 'species LiTFSI: c = 1 M, D = 1e-7 cm^2/s, t_plus = 0.3'")
+            return
+        sp = self.species_ir[salts[0]]
+        if sp.D is None and sp.D_expr is None and salts[0] not in self.species_with_bad_props:
+            self.err(f"species '{salts[0]}' (the salt) has no diffusion coefficient", sp.span,
+                     f"add D = ..., e.g. 'species {salts[0]}: ..., D = 1e-7 cm^2/s'")
+
     def warnings(self) -> None:
+        if "concentrated" in self.transport_ir:  # the salt is used by no step, by design
+            for name, p in self.d.params.items():
+                if name not in self.used_params:
+                    self.warn(f"parameter '{name}' is never used", p.name.span)
+            return
         migration = "migration" in self.transport_ir
         for name, (decl, ident) in self.d.species.items():
             if migration and name in self.species_ir and self.species_ir[name].z_declared:
@@ -1584,7 +1678,9 @@ class _Builder:
         steps = self.build_steps()
         transport = self.transport_ir = self.build_transport()
         experiments = self.build_experiments()
-        if not any(st.is_electron_transfer for st in steps):  # nothing could carry the current
+        if "concentrated" in transport:
+            self.check_concentrated(steps)
+        elif not any(st.is_electron_transfer for st in steps):  # nothing could carry the current
             for e in experiments.values():
                 if e.technique == "galvanostatic":
                     self.err(f"experiment '{e.name}' (galvanostatic) needs an electron transfer to carry "
