@@ -189,7 +189,7 @@ class Simulator:
     def __call__(self, params: Mapping | None = None) -> Result:
         literal, derived = self._resolve(params)
         result = self._jit(literal, derived)
-        if not isinstance(result.I, jax.core.Tracer):
+        if not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(result)):
             result.check(self.experiment.name, self.options.newton_tol, self._c_scale,
                          self.experiment.technique == "galvanostatic")
         return result
