@@ -119,9 +119,10 @@ def test_gradients_match_finite_differences():
         r = sim({**base, **p})
         return (r.c_final[0, 0] - 1000.0) + 1e7 * r.velocity[30, 20]
 
-    point = {**base, "D0": 1e-11}
-    grads = jax.grad(loss)(point)  # one reverse pass for every parameter
-    for name, h in (("a", 1e-5), ("b", 1e-5), ("D0", 1e-16), ("beta", 1e-5), ("Vs", 1e-9)):
+    point = {**base, "D0": 1e-11, "L": 5e-4, "current_density": 1.0}
+    grads = jax.grad(loss)(point)  # one reverse pass for every parameter and setting
+    for name, h in (("a", 1e-5), ("b", 1e-5), ("D0", 1e-16), ("beta", 1e-5), ("Vs", 1e-9), ("L", 1e-9),
+                    ("current_density", 1e-5)):
         fd = (float(loss({**point, name: point[name] + h})) - float(loss({**point, name: point[name] - h}))) / (2 * h)
         assert float(grads[name]) == pytest.approx(fd, rel=1e-5, abs=1e-9 * abs(fd)), name
 
