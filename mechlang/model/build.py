@@ -254,6 +254,7 @@ class _Builder:
         self.species_ir: dict[str, ir.Species] = {}
         self.species_with_bad_props: set[str] = set()  # no "missing D" echo for these
         self.law_ir: dict[str, ir.UserLaw] = {}
+        self.d_depends: list[tuple[str, str, Span]] = []  # (species, the other species its D reads, where)
 
     # -- diagnostics ----------------------------------------------------------------------
     def err(self, message: str, span: Span | None, *notes: str) -> None:
@@ -766,13 +767,18 @@ class _Builder:
             if c.species not in self.d.species:
                 self.err(f"unknown species '{c.species}'{_suggest(c.species, self.d.species)}", c.span)
                 return None
-            if c.species != name:
-                self.err(f"a diffusion coefficient that depends on another species' concentration "
-                         f"('[{c.species}]' in D of '{name}') is not supported yet" if what == "D" else
-                         f"'{what}' of '{name}' may depend on its own concentration only ('[{c.species}]' given)",
+            if c.species != name and (what != "D" or self.concentrated()):
+                self.err(f"'{what}' of '{name}' may depend on its own concentration only ('[{c.species}]' given)",
                          c.span, f"{what} of '{name}' may depend on [{name}] only")
                 return None
-            return sympy.Symbol(f"[{name}]"), U.CONCENTRATION
+            if c.species != name:  # another species' concentration: checked once the steps are known
+                decl = self.d.species[c.species][0]
+                if decl.surface or any(f.name == "solid" for f in decl.flags):
+                    self.err(f"D of '{name}' may depend on dissolved species' concentrations; '{c.species}' "
+                             f"is a {'surface species' if decl.surface else 'solid'}", c.span)
+                    return None
+                self.d_depends.append((name, c.species, c.span))
+            return sympy.Symbol(f"[{c.species}]"), U.CONCENTRATION
 
         env.conc = conc
         lowered = self.lower(e, env)
@@ -1686,6 +1692,10 @@ class _Builder:
                     self.err(f"experiment '{e.name}' (galvanostatic) needs an electron transfer to carry "
                              "its current", e.span)
         self.check_diffusion()
+        for name, other, span in self.d_depends:  # the species a D reads must be simulated
+            if other not in self.species_in_steps:
+                self.err(f"D of '{name}' depends on [{other}], which no step uses, so it is not simulated",
+                         span, f"write its value instead, or add '{other}' to a step")
         if "migration" in transport:
             self.check_migration(experiments)
         self.warnings()
