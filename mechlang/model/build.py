@@ -729,9 +729,8 @@ class _Builder:
                 elif key in props:
                     dim = U.DIMENSIONLESS if key == "t_plus" else U.LENGTH**3 / U.AMOUNT
                     extra[key] = self.diffusion_of_concentration(name, props[key].value, key, dim)
-            if concentrated and "t_plus" not in props:
-                self.err(f"species '{name}' (the salt of 'transport concentrated') needs a transference "
-                         "number", ident.span, f"add t_plus = ..., e.g. 'species {name}: ..., t_plus = 0.4'")
+                    if extra[key] is None:  # reported: no echoes about this species
+                        self.species_with_bad_props.add(name)
             D, D_expr = None, None
             if "D" in props and _concs_in(props["D"].value):
                 D_expr = self.diffusion_of_concentration(name, props["D"].value)
@@ -1630,13 +1629,20 @@ class _Builder:
         if steps or self.d.steps:
             self.err("reaction steps with transport concentrated are not supported yet (the electrodes are "
                      "Li metal, where only Li+ crosses)", span, "leave the steps out: the salt is the one species")
+            return
         salts = [n for n, sp in self.species_ir.items() if not sp.surface and not sp.solid]
+        if len(salts) != 1 and self.species_with_bad_props.intersection(salts):
+            return  # a species' own error was reported
         if len(salts) != 1:
             self.err(f"transport concentrated needs exactly one species, the binary salt; the file has "
                      f"{len(salts)}" + (f" ({', '.join(salts)})" if salts else ""), span,
                      "e.g. 'species LiTFSI: c = 1 M, D = 1e-7 cm^2/s, t_plus = 0.3'")
             return
         sp = self.species_ir[salts[0]]
+        if sp.t_plus is None and salts[0] not in self.species_with_bad_props and not any(
+                p.name.name == "t_plus" for p in self.d.species[salts[0]][0].props):
+            self.err(f"species '{salts[0]}' (the salt of 'transport concentrated') needs a transference "
+                     "number", sp.span, f"add t_plus = ..., e.g. 'species {salts[0]}: ..., t_plus = 0.4'")
         if sp.D is None and sp.D_expr is None and salts[0] not in self.species_with_bad_props:
             self.err(f"species '{salts[0]}' (the salt) has no diffusion coefficient", sp.span,
                      f"add D = ..., e.g. 'species {salts[0]}: ..., D = 1e-7 cm^2/s'")
