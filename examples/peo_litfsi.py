@@ -258,7 +258,8 @@ def main(argv=None) -> int:
         if "Vs" in v:
             line += f"; Vs = {v['Vs'] * 1e6:.1f} (+-{s['Vs'] * 1e6:.1f}) cm^3/mol"
         print(line)
-        print(f"    loss {f['loss']:.5g} ({f['n_points']} points); at the reported t+ {f['loss_at_reported_t_plus']:.5g}")
+        print(f"    loss {f['loss']:.5g} ({f['n_points']} points); "
+              f"at the reported t+ {f['loss_at_reported_t_plus']:.5g}")
     print(f"reported: t+ = {rep['a']:+.4f} {rep['b']:+.3f} (c - 1.87 M)/1.87 M, zero at {rep['sign_change_M']:.2f} M")
     print(f"wrote {png} and {js}")
     return 0

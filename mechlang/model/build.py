@@ -186,7 +186,8 @@ class _Env:
 _SPECIES_PROPS = ("D", "c", "z", "t_plus", "Vm")
 _CONCENTRATED_PROPS = ("t_plus", "Vm")  # transport concentrated: a binary salt's t+ and molar volume
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion", "none", "convection", "migration", "concentrated")  # none: no mass transport, surface = bulk
+# none: no mass transport, surface = bulk; concentrated: a binary salt in a symmetric cell
+_TRANSPORTS = ("diffusion", "none", "convection", "migration", "concentrated")
 _FUTURE_TRANSPORTS = ("poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
