@@ -142,6 +142,10 @@ class Simulator:
             from mechlang.numerics.concentrated import Concentrated
 
             engine = Concentrated
+        elif self.options.current_table is not None:
+            raise ModelError(error(
+                f"{model.file}: the solver option current_table programmes the current density of "
+                "'transport concentrated'; this model does not use it"))
         self._transient = engine(self.system, model, self.experiment, self.options, settings)
         self._c_scale = max([numbers[c] for c in self.system.bulk] + [1e-30])
         if engine is not Transient and engine is not SteadyState:

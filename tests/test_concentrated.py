@@ -158,3 +158,16 @@ def test_programmed_current_expression_and_table():
     r2 = sim_of(current_table=table)()
     # the same programme, linearly interpolated from 50 points
     assert np.max(np.abs(np.asarray(r2.c_final) - np.asarray(r.c_final))) < 1e-3 * 20
+
+
+def test_bad_current_tables():
+    with pytest.raises(MechError, match="times increasing"):
+        sim_of(current_table=((0.0, 0.0, 1.0), (1.0, 1.0, 1.0)))
+    other = mechlang.load_string("""
+species O: D = 1e-5 cm^2/s, c = 1 mM
+species R: D = 1e-5 cm^2/s
+O + e- <=> R ; nernst(0 V)
+experiment ca { technique = ca, E_initial = 0.3 V, E_step = -0.3 V, duration = 1 s }
+""")
+    with pytest.raises(MechError, match="current_table programmes the current density"):
+        mechlang.compile(other, current_table=((0.0, 1.0), (1.0, 1.0)))
