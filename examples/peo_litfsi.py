@@ -28,7 +28,8 @@ with it D = (1 - t+) g, nears zero in the depleted layer at the right electrode,
 the solver stops (b = -2).  At the reported line the loss is 9 % above the best (22 % for
 the profiles alone: a = -0.090 +- 0.018, zero at 1.70 M).  So the sign change near 1.7 M is
 reproduced; the reported slope is within the data's reach (about 2 standard errors) but
-not preferred by this model with g(c) held at the reported relation.
+not preferred by this model with g(c) held at the reported relation (fitting a scale of g
+as well drives the fit to a smaller D and deeper depletion, where the run stops).
 
     python examples/peo_litfsi.py [--data DIR] [--out DIR] [--quick]
 
