@@ -48,6 +48,7 @@ class Result:
     surface: jax.Array  # surface species (Simulator.surface_species order): Gamma per step, mol/m^2
     profiles: jax.Array  # with compile(..., profiles=True): c(x, t), (steps, len(x), species), mol/m^3
     phi: jax.Array | None = None  # transport migration: solution potential at the electrode per step, V
+    velocity: jax.Array | None = None  # transport concentrated: solvent velocity at the nodes, (steps, len(x)), m/s
 
     def healthy(self, newton_tol: float = 1e-7, c_scale: float = 1.0):
         """What :meth:`check` tests, as one boolean that works inside ``jit`` and ``vmap``
@@ -143,17 +144,29 @@ class Simulator:
         settings["points"] = self.experiment.points
         # `transport none` (only polarization, checked at load): surface = bulk, no time loop.
         engine = SteadyState if "none" in model.transport else Transient
+        if "concentrated" in model.transport:  # a binary salt in a symmetric cell
+            from mechlang.numerics.concentrated import Concentrated
+
+            engine = Concentrated
+        elif self.options.current_table is not None:
+            raise ModelError(error(
+                f"{model.file}: the solver option current_table programmes the current density of "
+                "'transport concentrated'; this model does not use it"))
         self._transient = engine(self.system, model, self.experiment, self.options, settings)
         self._c_scale = max([numbers[c] for c in self.system.bulk] + [1e-30])
+        if engine is not Transient and engine is not SteadyState:
+            self._c_scale = max([numbers[s.c] for s in model.species if s.c] + [1e-30])
         self._jit = jax.jit(self._run)
 
     @property
     def species(self) -> tuple[str, ...]:
-        return self.system.species
+        return getattr(self._transient, "species", self.system.species)
 
     @property
     def surface_species(self) -> tuple[str, ...]:
         """The columns of ``Result.surface``."""
+        if hasattr(self._transient, "species"):  # transport concentrated: the salt alone
+            return ()
         return tuple(s for s, on in zip(self.system.species, self.system.surface) if on)
 
     @property
@@ -186,7 +199,7 @@ class Simulator:
     def __call__(self, params: Mapping | None = None) -> Result:
         literal, derived = self._resolve(params)
         result = self._jit(literal, derived)
-        if not isinstance(result.I, jax.core.Tracer):
+        if not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(result)):
             result.check(self.experiment.name, self.options.newton_tol, self._c_scale,
                          self.experiment.technique == "galvanostatic")
         return result

@@ -131,13 +131,13 @@ def test_gradient_matches_finite_differences(tmp_path):
 
 
 @pytest.mark.parametrize("D, message", [
-    ("D0 * [R] / c1", "depends on another species' concentration ('[R]' in D of 'O') is not supported yet"),
+    ("D0 * (1 + [Y] / c1)", "D of 'O' depends on [Y], which no step uses, so it is not simulated"),
     ("D0 * [O]", "`D` must be length^2/time, got amount/(length·time)"),
     ("D0 * [Q]", "unknown species 'Q'"),
 ])
 def test_bad_d_expressions(D, message):
     with pytest.raises(mechlang.ModelError) as err:
-        mechlang.load_string(STEP.format(D=D))
+        mechlang.load_string(STEP.format(D=D) + "species Y: D = 1e-5 cm^2/s, c = 1 mM\n")
     assert message in str(err.value)
 
 

@@ -116,9 +116,9 @@ def plot_fits(path, fits: dict) -> None:
             c = result.curves[e]
             top, bottom = axes[2 * m, j], axes[2 * m + 1, j]
             scale = np.max(np.abs(c["data"])) or 1.0
-            factor, label = {"E": (1.0, "E / V"), "c": (1.0, "c / mol m⁻³")}.get(c.get("observable"),
-                                                                                 (1e6, "I / µA"))
-            profile = c["kind"] == "profile"  # plotted against x, every time at once: fit as points
+            factor, label = {"E": (1.0, "E / V"), "c": (1.0, "c / mol m⁻³"), "v": (1e9, "v / nm s⁻¹")}.get(
+                c.get("observable"), (1e6, "I / µA"))
+            profile = c["kind"] in ("profile", "velocity")  # against x, every time at once: fit as points
             x = c["position"] * 1e6 if profile else c["x"]
             top.plot(x, c["data"] * factor, ".", ms=2.5, color="0.35", label="data")
             top.plot(x, c["fit"] * factor, "x" if profile else "-", ms=3, lw=1.3, color="C3", label="fit")

@@ -31,6 +31,20 @@ def _fmt(expr, latex: bool) -> str:
     return sympy.sstr(expr)
 
 
+def render_concentrated(model, latex: bool = False) -> str:
+    """``transport concentrated``: the salt's balance, its coefficients and the velocity."""
+    salt = next(s for s in model.species if not s.surface and not s.solid)
+    wrap = (lambda s: f"$$ {s} $$") if latex else (lambda s: "  " + s)
+    D = salt.D_expr if salt.D_expr is not None else sympy.Symbol(salt.D)
+    Vm = salt.Vm if salt.Vm is not None else sympy.Integer(0)
+    out = [f"Binary salt {salt.name} in a symmetric cell (transport concentrated), c = [{salt.name}]:",
+           "  dc/dt = -dN/dx,  N = N_d + c v0,  N_d = -D dc/dx + t_plus i/F,  v0 = Vm (i/F - N_d)",
+           "  N = i/F at both electrodes (only Li+ crosses), x from the left electrode", ""]
+    for name, e in (("D", D), ("t_plus", salt.t_plus), ("Vm", Vm)):
+        out.append(wrap(f"{name} = {_fmt(e, latex)}"))
+    return "\n".join(out)
+
+
 def render(system: SymbolicSystem, latex: bool = False, transport: tuple = ("diffusion",),
            poisson: Mapping | None = None) -> str:
     eq = " = "
@@ -189,6 +203,9 @@ def run(args) -> int:
         print(rates_table(model, rates))
         if plot:
             plot_rates(model, rates, plot)
+        return 0
+    if "concentrated" in model.transport:
+        print(render_concentrated(model, latex=bool(args.latex)))
         return 0
     print(render(derive(model), latex=bool(args.latex), transport=model.transport,
                  poisson=getattr(model, "poisson", None)))

@@ -8,6 +8,8 @@ A data file is a table with a header naming its columns::
     E,I                 a polarization curve: steady current against potential, any order
     t,x,SPECIES         concentration profiles of one dissolved species (a transient):
                         c at distance x from the electrode at time t, e.g. ``t [s], x [um], O [mM]``
+    t,x,v               the solvent velocity v at position x and time t (``transport
+                        concentrated``, a symmetric cell), e.g. ``t [h], x [mm], v [nm/s]``
 
 Names are case-insensitive: ``E`` (potential), ``I`` (current), ``t`` (time), ``j``
 (current density, turned into a current with the experiment's ``area``) and ``x``
@@ -39,6 +41,10 @@ Profile data (``t,x,SPECIES``) are compared with the simulated profiles
 Every point must lie in the run (0 < t <= duration) and in the simulated domain
 (0 <= x <= its length at the file's values); a point outside either is an error naming
 its row, and so is a species column that is not a dissolved species of the model.
+Solvent velocity data (``t,x,v``, positive from the left electrode to the right one) are
+compared with ``Result.velocity`` in the same way, under the same rules; they need an
+experiment that computes a solvent velocity (``transport concentrated``, whose
+experiments are in a ``symmetric_cell``).
 
 Polarization data are matched by potential alone: points outside the range E_start..E_end
 are left out, and :func:`predict` interpolates the simulated curve (``points`` potentials
@@ -70,14 +76,16 @@ SWEEPS = ("cv", "lsv")
 TRANSIENTS = ("ca", "galvanostatic")
 STEADY = ("polarization",)
 
-_DIMS = {"E": POTENTIAL, "I": CURRENT, "t": TIME, "j": CURRENT / LENGTH**2, "x": LENGTH}
-_WHAT = {"E": "potential", "I": "current", "t": "time", "j": "current density", "x": "position"}
+_DIMS = {"E": POTENTIAL, "I": CURRENT, "t": TIME, "j": CURRENT / LENGTH**2, "x": LENGTH, "v": LENGTH / TIME}
+_WHAT = {"E": "potential", "I": "current", "t": "time", "j": "current density", "x": "position",
+         "v": "solvent velocity"}
 _ALIASES = {
     "e": "E", "potential": "E", "voltage": "E",
     "i": "I", "current": "I",
     "t": "t", "time": "t",
     "j": "j", "current density": "j", "current_density": "j",
     "x": "x", "position": "x", "distance": "x",
+    "v": "v", "velocity": "v", "solvent velocity": "v", "v0": "v",
 }
 _MIN_POINTS = 3
 _ARRAYS = "<arrays>"
@@ -98,7 +106,8 @@ class Dataset:
     rows: np.ndarray  # 1-based row numbers of the kept points (line numbers in a file)
     dropped: tuple[int, ...]  # row numbers left out because they fall outside the programme
     notes: tuple[str, ...]  # human-readable remarks on what was left out or ignored
-    observable: str = "I"  # "I" (current), "E" (potential) or "c" (concentration of `species`)
+    observable: str = "I"  # "I" (current), "E" (potential), "c" (concentration of `species`) or
+    #                        "v" (solvent velocity, kind "velocity")
     position: np.ndarray | None = None  # profile: distance from the electrode of each point, m
     species: str = ""  # profile: the species measured
     column: int = -1  # profile: its column in Result.profiles (Simulator.species order)
@@ -113,7 +122,8 @@ class Dataset:
     @property
     def what(self) -> str:
         """What the data measure, in words: 'current', 'potential' or 'concentration of O'."""
-        return {"I": "current", "E": "potential"}.get(self.observable, f"concentration of {self.species}")
+        return {"I": "current", "E": "potential", "v": "solvent velocity"}.get(
+            self.observable, f"concentration of {self.species}")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -323,7 +333,7 @@ def _from_arrays(source: Mapping, species=()) -> tuple[dict[str, np.ndarray], np
         else:
             name = _ALIASES.get(str(key).strip().lower())
         if name is None:
-            raise DataError(error(f"{_ARRAYS}: unknown column '{key}'; expected E, I, t, j, x or "
+            raise DataError(error(f"{_ARRAYS}: unknown column '{key}'; expected E, I, t, j, x, v or "
                                   f"c with species (SI)"))
         arr = np.asarray(value, dtype=float).reshape(-1)
         columns[name] = arr
@@ -607,6 +617,8 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         raise DataError(error(f"{file}: data for a '{technique}' experiment ('{experiment.name}') "
                               f"cannot be compared yet; supported: {', '.join(SWEEPS + TRANSIENTS + STEADY)}"))
     measured = [c for c in columns if c in dissolved]
+    if "v" in columns:
+        return _load_velocity(columns, rows, file, header, experiment, settings, domain)
     if "x" in columns or measured:
         return _load_profile(columns, rows, file, header, experiment, settings, species, dissolved,
                              surface, domain)
@@ -756,6 +768,47 @@ def _load_profile(columns, rows, file, header, experiment, settings, species, di
     )
 
 
+def _load_velocity(columns, rows, file, header, experiment, settings, domain) -> Dataset:
+    """Solvent velocities ``t, x, v`` of a symmetric cell (``transport concentrated``)."""
+    line = header["line"]
+    if experiment.geometry != "symmetric_cell":
+        raise DataError(error(
+            f"solvent velocity data need an experiment that computes the solvent's velocity ('transport "
+            f"concentrated', a symmetric cell); '{experiment.name}' does not",
+            Span(file, line, header["columns"]["v"] if line else 0)))
+    for need in ("t", "x"):
+        if need not in columns:
+            raise DataError(error(f"solvent velocity data need columns t, x and v; missing: {need} "
+                                  f"(found: {', '.join(columns)})", Span(file, line, 1 if line else 0)))
+    if len(rows) < _MIN_POINTS:
+        raise DataError(error(f"too few points: {len(rows)} (at least {_MIN_POINTS} needed)", Span(file)))
+    t, x, v = columns["t"], columns["x"], columns["v"]
+    duration = float(settings["duration"])
+
+    def bad_row(i: int, message: str):
+        row = int(rows[i])
+        where = f"row {row}" if file != _ARRAYS else f"point {row}"
+        _fail(f"{where}: {message}", file, row if file != _ARRAYS else 0, 1 if file != _ARRAYS else 0)
+
+    for i in range(len(rows)):
+        if not (t[i] > 0 and t[i] <= duration * (1 + 1e-9)):
+            bad_row(i, f"t = {t[i]:.6g} s is outside the run (0 < t <= {duration:.6g} s); "
+                       "is the time column in the right unit?")
+        if x[i] < 0:
+            bad_row(i, f"x = {x[i]:.6g} m is negative: x is the distance from the left electrode")
+    if domain is not None:
+        length = float(domain())
+        far = np.flatnonzero(x > length * (1 + 1e-9))
+        if far.size:
+            bad_row(int(far[0]), f"x = {x[far[0]]:.6g} m is beyond the cell (0 .. {length:.6g} m); "
+                                 "is the position column in the right unit?")
+    notes = [f"column {k} not used: velocity data compare v at (t, x)" for k in columns if k not in ("t", "x", "v")]
+    return Dataset(experiment=experiment.name, source=file, kind="velocity", x=np.asarray(t, dtype=float),
+                   segment=np.zeros(len(rows), dtype=int), y=np.asarray(v, dtype=float),
+                   rows=np.asarray(rows, dtype=int), dropped=(), notes=tuple(notes), observable="v",
+                   position=np.asarray(x, dtype=float))
+
+
 # -- prediction --------------------------------------------------------------------------
 
 
@@ -763,9 +816,12 @@ def _predict_profile(dataset: Dataset, result):
     import jax
     import jax.numpy as jnp
 
-    if result.profiles.shape[0] == 0:
+    if dataset.kind == "velocity":
+        P = result.velocity  # (steps, grid)
+    elif result.profiles.shape[0] == 0:
         raise ValueError("predict: profile data need a simulator compiled with profiles=True")
-    P = result.profiles[..., dataset.column]  # (steps, grid)
+    else:
+        P = result.profiles[..., dataset.column]  # (steps, grid)
     t = result.t
     tq, xq = jnp.asarray(dataset.x), jnp.asarray(dataset.position)
     j = jnp.clip(jnp.searchsorted(t, tq), 1, t.shape[0] - 1)
@@ -798,7 +854,7 @@ def predict(dataset: Dataset, result, plan=None):
 
     if dataset.kind == "transient":
         return jnp.interp(jnp.asarray(dataset.x), result.t, result.E if dataset.observable == "E" else result.I)
-    if dataset.kind == "profile":
+    if dataset.kind in ("profile", "velocity"):
         return _predict_profile(dataset, result)
     if dataset.kind == "polarization":  # evenly spaced potentials, either direction
         rising = result.E[-1] >= result.E[0]

@@ -120,7 +120,7 @@ def _curves(problem: Problem, theta, pred=None) -> dict:
     for e, d in problem.datasets.items():
         out[e] = dict(x=np.asarray(d.x), data=np.asarray(d.y), fit=np.asarray(pred[e]), kind=d.kind,
                       observable=d.observable)
-        if d.kind == "profile":
+        if d.kind in ("profile", "velocity"):
             out[e]["position"] = np.asarray(d.position)
     return out
 

@@ -10,7 +10,8 @@ observable.  For current data the scale (``weighting``) is the largest measured 
 that data set (``"max"``, the default: experiments of different current scales, a global
 fit over scan rates, weigh alike) or the point's own measured |I| (``"relative"``:
 relative errors, for data spanning decades of current such as a Tafel plot).
-Concentration profiles are divided by their largest |c|, potentials by their range
+Concentration profiles are divided by their largest |c| (solvent velocities by their
+largest |v|), potentials by their range
 (their zero is the reference electrode's), whatever the weighting.  An experiment may
 have several data sets (a current transient and profiles), each scaled on its own.
 ``loss`` is the sum of squares.
@@ -178,7 +179,7 @@ class Problem:
 
     def _scale(self, d):
         """What the residuals of a data set are divided by: a number, or one per point."""
-        if d.observable == "c":
+        if d.observable in ("c", "v"):  # a profile, or a solvent velocity
             return float(np.max(np.abs(d.y))) or 1.0
         if d.observable == "E":
             return float(np.ptp(d.y)) or float(np.max(np.abs(d.y))) or 1.0

@@ -183,9 +183,11 @@ class _Env:
 
 # -- the model builder -------------------------------------------------------------------
 
-_SPECIES_PROPS = ("D", "c", "z")
+_SPECIES_PROPS = ("D", "c", "z", "t_plus", "Vm")
+_CONCENTRATED_PROPS = ("t_plus", "Vm")  # transport concentrated: a binary salt's t+ and molar volume
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
-_TRANSPORTS = ("diffusion", "none", "convection", "migration")  # none: no mass transport, surface = bulk
+# none: no mass transport, surface = bulk; concentrated: a binary salt in a symmetric cell
+_TRANSPORTS = ("diffusion", "none", "convection", "migration", "concentrated")
 _FUTURE_TRANSPORTS = ("poisson", "electroneutrality")
 _TECHNIQUES = {
     "cv": (("E_start", "E_vertex", "scan_rate"), ("E_end", "cycles")),
@@ -212,6 +214,7 @@ _KEY_DIMS = {
     "E_step": U.POTENTIAL,
     "duration": U.TIME,
     "current": U.CURRENT,
+    "current_density": U.CURRENT / U.LENGTH**2,  # transport concentrated
     "area": U.LENGTH**2,
     "T": U.TEMPERATURE,
     "Ru": U.RESISTANCE,
@@ -231,11 +234,12 @@ _GEOMETRY_ARGS = {
     "cylindrical": (("r", "length"), ("length",), "cylindrical(r = 5 um, length = 2 mm)"),
     "thin_layer": (("L",), (), "thin_layer(L = 20 um)"),
     "rotating_disk": (("omega", "nu"), ("nu",), "rotating_disk(omega = 1000 rpm, nu = 1e-6 m^2/s)"),
+    "symmetric_cell": (("L",), (), "symmetric_cell(L = 3 mm)"),  # transport concentrated
 }
 _GEOMETRIES = tuple(_GEOMETRY_ARGS)
 _FUTURE_GEOMETRIES = ("band", "disk", "microdisk")
 _ALL_EXPERIMENT_KEYS = sorted(
-    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS)
+    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS) | {"current_density"}
 )
 
 
@@ -255,6 +259,7 @@ class _Builder:
         self.species_ir: dict[str, ir.Species] = {}
         self.species_with_bad_props: set[str] = set()  # no "missing D" echo for these
         self.law_ir: dict[str, ir.UserLaw] = {}
+        self.d_depends: list[tuple[str, str, Span]] = []  # (species, the other species its D reads, where)
 
     # -- diagnostics ----------------------------------------------------------------------
     def err(self, message: str, span: Span | None, *notes: str) -> None:
@@ -719,6 +724,18 @@ class _Builder:
                 self.species_ir[name] = ir.Species(name, None, "", z or 0, z is not None, False, ident.span,
                                                    solid=True)
                 continue
+            concentrated = self.concentrated()
+            extra = {}
+            for key in _CONCENTRATED_PROPS:
+                if key in props and not concentrated:
+                    self.species_with_bad_props.add(name)
+                    self.err(f"species property '{key}' belongs to 'transport concentrated' (a binary salt)",
+                             props[key].name.span, "add 'transport concentrated', or leave it out")
+                elif key in props:
+                    dim = U.DIMENSIONLESS if key == "t_plus" else U.LENGTH**3 / U.AMOUNT
+                    extra[key] = self.diffusion_of_concentration(name, props[key].value, key, dim)
+                    if extra[key] is None:  # reported: no echoes about this species
+                        self.species_with_bad_props.add(name)
             D, D_expr = None, None
             if "D" in props and _concs_in(props["D"].value):
                 D_expr = self.diffusion_of_concentration(name, props["D"].value)
@@ -734,31 +751,45 @@ class _Builder:
                 z_val = self.charge(props["z"].value)
                 if z_val is not None:
                     z, z_declared = z_val, True
-            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span, D_expr=D_expr)
+            self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span, D_expr=D_expr,
+                                               t_plus=extra.get("t_plus"), Vm=extra.get("Vm"))
 
-    def diffusion_of_concentration(self, name: str, e):
+    def concentrated(self) -> bool:
+        """The file says `transport concentrated` (read before the transport is built)."""
+        t = self.d.transport
+        return t is not None and any(i.name == "concentrated" for i in t.laws)
+
+    def diffusion_of_concentration(self, name: str, e, what: str = "D", expected: U.Dim | None = None):
         """``D = ...`` with ``[name]`` in it: the SymPy expression (SI) of the values and of
         the species' own concentration, or None after an error.  Only its own concentration:
-        the diffusion couplings (and Newton's matrix) then stay tridiagonal per species."""
+        the diffusion couplings (and Newton's matrix) then stay tridiagonal per species.
+        Also ``t_plus`` and ``Vm`` of a salt (``what``, of dimension ``expected``)."""
+        expected = expected or U.LENGTH**2 / U.TIME
         env = self.value_env()
 
         def conc(c: ast.Conc):
             if c.species not in self.d.species:
                 self.err(f"unknown species '{c.species}'{_suggest(c.species, self.d.species)}", c.span)
                 return None
-            if c.species != name:
-                self.err(f"a diffusion coefficient that depends on another species' concentration "
-                         f"('[{c.species}]' in D of '{name}') is not supported yet", c.span,
-                         f"D of '{name}' may depend on [{name}] only")
+            if c.species != name and (what != "D" or self.concentrated()):
+                self.err(f"'{what}' of '{name}' may depend on its own concentration only ('[{c.species}]' given)",
+                         c.span, f"{what} of '{name}' may depend on [{name}] only")
                 return None
-            return sympy.Symbol(f"[{name}]"), U.CONCENTRATION
+            if c.species != name:  # another species' concentration: checked once the steps are known
+                decl = self.d.species[c.species][0]
+                if decl.surface or any(f.name == "solid" for f in decl.flags):
+                    self.err(f"D of '{name}' may depend on dissolved species' concentrations; '{c.species}' "
+                             f"is a {'surface species' if decl.surface else 'solid'}", c.span)
+                    return None
+                self.d_depends.append((name, c.species, c.span))
+            return sympy.Symbol(f"[{c.species}]"), U.CONCENTRATION
 
         env.conc = conc
         lowered = self.lower(e, env)
         if lowered is None:
             return None
         expr, dim = lowered
-        if not self.check_dim("D", e, dim, U.LENGTH**2 / U.TIME) or dim is None:
+        if not self.check_dim(what, e, dim, expected) or dim is None:
             return None
         return expr
 
@@ -1234,8 +1265,8 @@ class _Builder:
             return ("diffusion",)
         out = []
         for ident in t.laws:
-            if ident.name == "none" and len(t.laws) > 1:
-                self.err("`transport none` cannot be combined with other transport laws", ident.span)
+            if ident.name in ("none", "concentrated") and len(t.laws) > 1:
+                self.err(f"`transport {ident.name}` cannot be combined with other transport laws", ident.span)
             elif ident.name in _TRANSPORTS:
                 out.append(ident.name)
             elif ident.name in _FUTURE_TRANSPORTS:
@@ -1342,6 +1373,19 @@ class _Builder:
                          "techniques: cv, lsv, ca, galvanostatic, polarization")
             return None
         required, optional = _TECHNIQUES[technique]
+        concentrated = "concentrated" in self.transport_ir
+        if concentrated:  # a symmetric cell under a current density (or a current and the area)
+            if technique != "galvanostatic":
+                self.err(f"transport concentrated runs galvanostatic experiments only (a symmetric cell under "
+                         f"a current); '{technique}' is not supported with it yet", tech_e.span)
+                return None
+            required, optional = ("duration",), ("current_density", "current")
+            given = [k for k in optional if k in entries]
+            if len(given) != 1:
+                self.err(f"experiment '{name}' needs one of current_density (A/area, from the left electrode to "
+                         f"the right one) or current (with area)" + (", not both" if given else ""),
+                         entries[given[1]].name.span if len(given) > 1 else decl.name.span)
+                return None
         applicable = (*required, *optional, *_COMMON_KEYS)
         steady = technique in _STEADY_TECHNIQUES
         if ("none" in self.transport_ir) != steady:
@@ -1419,6 +1463,15 @@ class _Builder:
                     what = "a rotation rate" if missing == ["omega"] else ", ".join(missing)
                     self.err(f"{gname} needs {what}: {example}", g.span)
                     ok = False
+        if ok and concentrated != (geometry == "symmetric_cell"):
+            where = entries["geometry"].value.span if "geometry" in entries else decl.name.span
+            if concentrated:
+                self.err(f"transport concentrated needs a symmetric cell, but experiment '{name}' is {geometry}",
+                         where, "write 'geometry = symmetric_cell(L = 3 mm)' (the electrolyte's thickness)")
+            else:
+                self.err("a symmetric cell (two Li electrodes) is the cell of 'transport concentrated'", where,
+                         "add 'transport concentrated' and a salt with D and t_plus, or use thin_layer(L)")
+            ok = False
         if ok and geometry == "rotating_disk":
             varying = [s.name for s in self.species_ir.values() if s.D_expr is not None]
             if varying:
@@ -1453,8 +1506,14 @@ class _Builder:
                 return None
             return v
 
+        programme = None
         for key in (*required, *optional):
             if key in ("cycles", "points"):
+                continue
+            if key == "current_density" and key in entries and any(
+                    n.name == "t" for n in _names_in(entries[key].value)):
+                programme = self.programme(entries[key].value)  # a current density that varies in time
+                values_ok &= programme is not None
                 continue
             if key in entries:
                 v = setting(key, entries[key].value)
@@ -1537,7 +1596,26 @@ class _Builder:
                                                    decl.name.span, display, 1.0)
         if not values_ok:
             return None
-        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points)
+        return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points, programme=programme)
+
+    def programme(self, e):
+        """``current_density = EXPR`` with the time ``t`` in it: the SymPy expression (SI)."""
+        env = self.value_env()
+        plain = env.lookup
+
+        def lookup(n: ast.Name):
+            if n.name == "t":
+                return sympy.Symbol("t"), U.TIME
+            return plain(n)
+
+        env.lookup = lookup
+        lowered = self.lower(e, env)
+        if lowered is None:
+            return None
+        expr, dim = lowered
+        if not self.check_dim("current_density", e, dim, _KEY_DIMS["current_density"]) or dim is None:
+            return None
+        return expr
 
     # -- the whole model --------------------------------------------------------------------
     def check_diffusion(self) -> None:
@@ -1598,7 +1676,36 @@ class _Builder:
                      f"charges: {charges}; with migration every ion is a species (a supporting electrolyte too), "
                      "and their bulk concentrations must balance")
 
+    def check_concentrated(self, steps) -> None:
+        """One dissolved species, the salt, with c, D and t_plus; no reaction steps."""
+        span = next(i.span for i in self.d.transport.laws if i.name == "concentrated")
+        if steps or self.d.steps:
+            self.err("reaction steps with transport concentrated are not supported yet (the electrodes are "
+                     "Li metal, where only Li+ crosses)", span, "leave the steps out: the salt is the one species")
+            return
+        salts = [n for n, sp in self.species_ir.items() if not sp.surface and not sp.solid]
+        if len(salts) != 1 and self.species_with_bad_props.intersection(salts):
+            return  # a species' own error was reported
+        if len(salts) != 1:
+            self.err(f"transport concentrated needs exactly one species, the binary salt; the file has "
+                     f"{len(salts)}" + (f" ({', '.join(salts)})" if salts else ""), span,
+                     "e.g. 'species LiTFSI: c = 1 M, D = 1e-7 cm^2/s, t_plus = 0.3'")
+            return
+        sp = self.species_ir[salts[0]]
+        if sp.t_plus is None and salts[0] not in self.species_with_bad_props and not any(
+                p.name.name == "t_plus" for p in self.d.species[salts[0]][0].props):
+            self.err(f"species '{salts[0]}' (the salt of 'transport concentrated') needs a transference "
+                     "number", sp.span, f"add t_plus = ..., e.g. 'species {salts[0]}: ..., t_plus = 0.4'")
+        if sp.D is None and sp.D_expr is None and salts[0] not in self.species_with_bad_props:
+            self.err(f"species '{salts[0]}' (the salt) has no diffusion coefficient", sp.span,
+                     f"add D = ..., e.g. 'species {salts[0]}: ..., D = 1e-7 cm^2/s'")
+
     def warnings(self) -> None:
+        if "concentrated" in self.transport_ir:  # the salt is used by no step, by design
+            for name, p in self.d.params.items():
+                if name not in self.used_params:
+                    self.warn(f"parameter '{name}' is never used", p.name.span)
+            return
         migration = "migration" in self.transport_ir
         for name, (decl, ident) in self.d.species.items():
             if migration and name in self.species_ir and self.species_ir[name].z_declared:
@@ -1636,12 +1743,18 @@ class _Builder:
         steps = self.build_steps()
         transport = self.transport_ir = self.build_transport()
         experiments = self.build_experiments()
-        if not any(st.is_electron_transfer for st in steps):  # nothing could carry the current
+        if "concentrated" in transport:
+            self.check_concentrated(steps)
+        elif not any(st.is_electron_transfer for st in steps):  # nothing could carry the current
             for e in experiments.values():
                 if e.technique == "galvanostatic":
                     self.err(f"experiment '{e.name}' (galvanostatic) needs an electron transfer to carry "
                              "its current", e.span)
         self.check_diffusion()
+        for name, other, span in self.d_depends:  # the species a D reads must be simulated
+            if other not in self.species_in_steps:
+                self.err(f"D of '{name}' depends on [{other}], which no step uses, so it is not simulated",
+                         span, f"write its value instead, or add '{other}' to a step")
         if "migration" in transport:
             self.check_migration(experiments)
         self.warnings()

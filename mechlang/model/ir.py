@@ -64,6 +64,10 @@ class Species:
     solid: bool = False  # `species Li: solid`: unit activity, no D, no c (c == ""); see symbolic.system
     site: str | None = None  # surface species: the site it occupies (Langmuir / Frumkin), if any
     D_expr: sympy.Expr | None = None  # D of its own concentration [X] (then D is None), SI
+    # transport concentrated (a binary salt): the cation transference number t+ and the
+    # salt's partial molar volume (m^3/mol), expressions of [X] and values, SI
+    t_plus: sympy.Expr | None = None
+    Vm: sympy.Expr | None = None
     # A surface species' ``c`` is its surface concentration Gamma (mol/m^2), D is None.
 
 
@@ -154,6 +158,9 @@ class Experiment:
     cycles: int = 1  # static: it sets the number of time steps
     span: Span = Span("<unknown>")
     points: int = 0  # polarization: number of potentials, static (it sets the array shape)
+    # transport concentrated: the current density (A/m^2) as an expression of the time
+    # Symbol("t") and values, when `current_density = ...` uses t (else None)
+    programme: sympy.Expr | None = None
 
 
 def _frozen(d) -> Mapping:

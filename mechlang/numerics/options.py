@@ -25,6 +25,10 @@ class Options:
     profiles: bool = False  # keep the concentration profiles of every step (Result.profiles)
     rde_domain: float = 4.0  # rotating disk: the domain is at most this many Levich layers delta
     rde_terms: int = 3  # rotating disk velocity: 3 = Cochran's series to xi^4, 1 = the x^2 term alone
+    # transport concentrated: a measured current programme ((t, ...), (i, ...)) in s and A/m^2
+    # (current density, positive from the left electrode to the right one), interpolated
+    # linearly; it replaces the experiment's current_density.  Tuples: options are static.
+    current_table: tuple | None = None
 
     def with_(self, **changes) -> "Options":
         known = {f.name for f in fields(self)}

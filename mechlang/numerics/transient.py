@@ -121,13 +121,21 @@ class Transient:
             red = sum(n for n in es.stoich if n > 0)
             self._nernst_order.append(max(ox, red))
 
-        # Species whose D depends on their own concentration: D(c) and dD/dc, compiled.
+        # Species whose D depends on concentrations: D(c) and dD/dc_k for every species k,
+        # compiled.  A D of another species' concentration couples the species at the
+        # neighbouring nodes too: then all species are one dense group with full
+        # inter-node blocks.
         self._cd = np.array([i for i, e in enumerate(system.diffusion_expr or ()) if e is not None], dtype=int)
         cd_exprs = []
+        all_c = [conc(sp) for sp in system.species]
+        self._cross = False
         for i in self._cd:
             e = system.diffusion_expr[i]
-            cd_exprs += [e, sympy.diff(e, conc(system.species[i]))]
+            cd_exprs += [e] + [sympy.diff(e, ck) for ck in all_c]
+            self._cross |= any(sym in e.free_symbols for k, sym in enumerate(all_c) if k != i)
         self._diffusion = compile_exprs(cd_exprs)
+        if self._cross and not self.mig:
+            self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + self.galv)), True)]
         if self._cd.size and not options.newton:  # the jump of a potential step needs more
             self.newton = 6
 
@@ -161,21 +169,22 @@ class Transient:
         names = [str(conc(s)) for s in sysm.species]
 
         def diffusion_at(c, env):
-            """D(c) and dD/dc (m^2/s, m^5/mol/s) of the species in ``cd`` at concentrations
-            c (..., len(cd)), mol/m^3."""
+            """D (..., len(cd)) and dD/dc_k (..., len(cd), S) (m^2/s, m^5/mol/s) of the species
+            in ``cd`` at the concentrations c (..., S) of every species, mol/m^3."""
             env = dict(env)
-            for j, i in enumerate(cd):
-                env[names[i]] = c[..., j]
-            out = self._diffusion(env)
-            return tuple(jnp.stack([jnp.broadcast_to(jnp.asarray(o, float), c.shape[:-1]) for o in out[k::2]], -1)
-                         for k in (0, 1))
+            for k in range(S):
+                env[names[k]] = c[..., k]
+            out = [jnp.broadcast_to(jnp.asarray(o, float), c.shape[:-1]) for o in self._diffusion(env)]
+            Dv = jnp.stack(out[:: S + 1], -1)
+            dD = jnp.stack([jnp.stack(out[j * (S + 1) + 1 : (j + 1) * (S + 1)], -1) for j in range(cd.size)], -2)
+            return Dv, dD
 
         if cd.size:
             # The scale of a concentration-dependent D: its largest value at 0, at its own
             # bulk and at the largest bulk concentration (for a D monotonic in c, the largest
             # it takes), so that the domain 6 sqrt(D_max t) still holds the depletion layer.
             c_top = jnp.max(jnp.where(surf, 0.0, bulk))
-            probe = jnp.stack([jnp.zeros(cd.size), bulk[cd], jnp.broadcast_to(c_top, (cd.size,))])
+            probe = jnp.stack([jnp.zeros(S), jnp.where(surf, 0.0, bulk), jnp.where(surf, 0.0, c_top)])
             D = D.at[cd].set(jnp.max(diffusion_at(probe, {**values, "T": T})[0], 0))
         D_max = jnp.max(D) if not surf.all() else jnp.asarray(1e-9)  # no solution species: any scale
         if self.geometry.domain_key:  # a closed cell: the domain is the cell
@@ -246,13 +255,17 @@ class Transient:
 
         def face_diffusion(u, cx):
             """Couplings g_face with D of the species in ``cd`` at the face, D((c_i + c_{i+1})/2),
-            and e_face = d g_face/d u_i = d g_face/d u_{i+1} times (u_{i+1} - u_i)."""
-            uc = u[:, cd]
-            Dv, dD = diffusion_at(0.5 * cx["c_ref"] * (uc[1:] + uc[:-1]), cx["env"])
+            and e_face[s, k] = d g_face[s]/d u_k (at node i or i+1) times (u_{s,i+1} - u_{s,i}):
+            (N-1, S) its diagonal when each D depends on its own concentration only, else
+            (N-1, S, S)."""
+            uu = u[:, :S]
+            Dv, dD = diffusion_at(0.5 * cx["c_ref"] * (uu[1:] + uu[:-1]), cx["env"])
             geom = cx["geom"][:, None] / cx["D_max"]
             g = cx["g_face"].at[:, cd].set(geom * Dv)
-            e = jnp.zeros_like(g).at[:, cd].set(geom * dD * cx["c_ref"] * 0.5 * (uc[1:] - uc[:-1]))
-            return g, e
+            du = (uu[1:] - uu[:-1])[:, cd]
+            e = jnp.zeros((g.shape[0], S, S)).at[:, cd, :].set(
+                geom[:, :, None] * dD * cx["c_ref"] * 0.5 * du[:, :, None])
+            return g, (e if self._cross else jnp.diagonal(e, axis1=1, axis2=2))
 
         def node_terms(u, E_k, cx):
             env = dict(cx["env"], E=E_k)
@@ -343,10 +356,17 @@ class Transient:
             if rde:
                 C = -dt * jnp.concatenate([cx["g_up"], zero], 0)
                 diag = V[:, None] + dt * (jnp.concatenate([zero, cx["g_up"]], 0) + upper - cx["dw"])
-            if cd.size:  # the flux at a face also moves with D(c) there
+            cross_B = 0.0
+            if cd.size and self._cross:  # D of other species' concentrations: full blocks
+                z3 = jnp.zeros((1, S, S))
+                lo, up = jnp.concatenate([z3, e_face], 0), jnp.concatenate([e_face, z3], 0)
+                A = A[:, :, None] * jnp.eye(S) + dt * lo
+                C = C[:, :, None] * jnp.eye(S) - dt * up
+                cross_B = dt * (lo - up)
+            elif cd.size:  # the flux at a face also moves with D(c) there
                 lo, up = jnp.concatenate([zero, e_face], 0), jnp.concatenate([e_face, zero], 0)
                 A, C, diag = A + dt * lo, C - dt * up, diag + dt * (lo - up)
-            B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K
+            B = diag[:, :, None] * jnp.eye(S) - dt * V[:, None, None] * K + cross_B
             B = B.at[0].add(-dt * (kin_stoich.T @ rjac))  # the electrode kinetics at node 0
             if rde:
                 A = A.at[-1].set(0.0)
@@ -366,7 +386,8 @@ class Transient:
                 Bc = BI if comp.dense else jnp.diagonal(BI, axis1=1, axis2=2)
                 # The first group's right-hand side is known now: solve it in the same call.
                 r = -res[:, I] if newton_rhs and not comp.dense and not factors else None
-                f = blocksolve.factor(A[:, I], Bc, C[:, I], BI[0], G[I][:, Jn], H[Jn][:, I],
+                AI, CI = (A[:, I][:, :, I], C[:, I][:, :, I]) if A.ndim == 3 else (A[:, I], C[:, I])
+                f = blocksolve.factor(AI, Bc, CI, BI[0], G[I][:, Jn], H[Jn][:, I],
                                       dense=comp.dense, r=r, corner=corner[Jn][:, Jn])
                 factors.append(f if r is None else f[0])
                 if r is not None:
