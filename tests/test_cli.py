@@ -87,13 +87,13 @@ def test_show_prints_the_derived_equations(tmp_path):
 SOLVER_OPTIONS = {"dissociative_ce.mech": ["--newton", "10", "--first-cell", "1e-6"]}
 
 
-def test_examples_shipped_with_the_repository_simulate(tmp_path):
-    for example in sorted((ROOT / "examples").glob("*.mech")):
-        text = example.read_text()
-        args = ["simulate", example, "-o", tmp_path / "x.csv", *SOLVER_OPTIONS.get(example.name, [])]
-        if "experiment slow" in text:
-            args += ["--experiment", "slow"]
-        elif text.count("experiment ") > 1:  # several experiments: simulate the first
-            args += ["--experiment", mechlang.load(example).experiments[0]]
-        out = run(*args)
-        assert out.returncode == 0, (example, out.stderr)
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.mech")), ids=lambda p: p.name)
+def test_examples_shipped_with_the_repository_simulate(tmp_path, example):
+    text = example.read_text()
+    args = ["simulate", example, "-o", tmp_path / "x.csv", *SOLVER_OPTIONS.get(example.name, [])]
+    if "experiment slow" in text:
+        args += ["--experiment", "slow"]
+    elif text.count("experiment ") > 1:  # several experiments: simulate the first
+        args += ["--experiment", mechlang.load(example).experiments[0]]
+    out = run(*args)
+    assert out.returncode == 0, (example, out.stderr)
