@@ -698,6 +698,29 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
     )
 
 
+def _check_points(t, x, rows, file, duration, domain, run, origin, region) -> None:
+    """Every point of a (t, x) data set inside the run (0 < t <= duration) and inside the
+    simulated region (0 <= x <= its length, ``domain()`` when given); else an error naming
+    the row.  ``run``, ``origin`` and ``region`` word the messages."""
+    def bad_row(i: int, message: str):
+        row = int(rows[i])
+        where = f"row {row}" if file != _ARRAYS else f"point {row}"
+        _fail(f"{where}: {message}", file, row if file != _ARRAYS else 0, 1 if file != _ARRAYS else 0)
+
+    for i in range(len(rows)):
+        if not (t[i] > 0 and t[i] <= duration * (1 + 1e-9)):
+            bad_row(i, f"t = {t[i]:.6g} s is outside {run}0 < t <= {duration:.6g} s); "
+                       "is the time column in the right unit?")
+        if x[i] < 0:
+            bad_row(i, f"x = {x[i]:.6g} m is negative: x is the distance from {origin}")
+    if domain is not None:
+        length = float(domain())
+        far = np.flatnonzero(x > length * (1 + 1e-9))
+        if far.size:
+            bad_row(int(far[0]), f"x = {x[far[0]]:.6g} m is beyond {region} (0 .. {length:.6g} m); "
+                                 "is the position column in the right unit?")
+
+
 def _load_profile(columns, rows, file, header, experiment, settings, species, dissolved, surface,
                   domain) -> Dataset:
     """Concentration profiles ``t, x, SPECIES`` of a transient experiment."""
@@ -728,27 +751,8 @@ def _load_profile(columns, rows, file, header, experiment, settings, species, di
         raise DataError(error(f"too few points: {len(rows)} (at least {_MIN_POINTS} needed)", Span(file)))
     name = measured[0]
     t, x, c = columns["t"], columns["x"], columns[name]
-    duration = float(settings["duration"])
-    eps = 1e-9 * duration
-    length = None
-
-    def bad_row(i: int, message: str):
-        row = int(rows[i])
-        where = f"row {row}" if file != _ARRAYS else f"point {row}"
-        _fail(f"{where}: {message}", file, row if file != _ARRAYS else 0, 1 if file != _ARRAYS else 0)
-
-    for i in range(len(rows)):
-        if not (t[i] > 0 and t[i] <= duration + eps):
-            bad_row(i, f"t = {t[i]:.6g} s is outside the run ({technique}, 0 < t <= {duration:.6g} s); "
-                       "is the time column in the right unit?")
-        if x[i] < 0:
-            bad_row(i, f"x = {x[i]:.6g} m is negative: x is the distance from the electrode")
-    if domain is not None:
-        length = float(domain())
-        far = np.flatnonzero(x > length * (1 + 1e-9))
-        if far.size:
-            bad_row(int(far[0]), f"x = {x[far[0]]:.6g} m is beyond the simulated domain (0 .. {length:.6g} m); "
-                                 "is the position column in the right unit?")
+    _check_points(t, x, rows, file, float(settings["duration"]), domain, f"the run ({technique}, ",
+                  "the electrode", "the simulated domain")
     notes = [f"column {k} not used: profile data compare {name} at (t, x)" for k in columns
              if k not in ("t", "x", name)]
     return Dataset(
@@ -783,25 +787,8 @@ def _load_velocity(columns, rows, file, header, experiment, settings, domain) ->
     if len(rows) < _MIN_POINTS:
         raise DataError(error(f"too few points: {len(rows)} (at least {_MIN_POINTS} needed)", Span(file)))
     t, x, v = columns["t"], columns["x"], columns["v"]
-    duration = float(settings["duration"])
-
-    def bad_row(i: int, message: str):
-        row = int(rows[i])
-        where = f"row {row}" if file != _ARRAYS else f"point {row}"
-        _fail(f"{where}: {message}", file, row if file != _ARRAYS else 0, 1 if file != _ARRAYS else 0)
-
-    for i in range(len(rows)):
-        if not (t[i] > 0 and t[i] <= duration * (1 + 1e-9)):
-            bad_row(i, f"t = {t[i]:.6g} s is outside the run (0 < t <= {duration:.6g} s); "
-                       "is the time column in the right unit?")
-        if x[i] < 0:
-            bad_row(i, f"x = {x[i]:.6g} m is negative: x is the distance from the left electrode")
-    if domain is not None:
-        length = float(domain())
-        far = np.flatnonzero(x > length * (1 + 1e-9))
-        if far.size:
-            bad_row(int(far[0]), f"x = {x[far[0]]:.6g} m is beyond the cell (0 .. {length:.6g} m); "
-                                 "is the position column in the right unit?")
+    _check_points(t, x, rows, file, float(settings["duration"]), domain, "the run (", "the left electrode",
+                  "the cell")
     notes = [f"column {k} not used: velocity data compare v at (t, x)" for k in columns if k not in ("t", "x", "v")]
     return Dataset(experiment=experiment.name, source=file, kind="velocity", x=np.asarray(t, dtype=float),
                    segment=np.zeros(len(rows), dtype=int), y=np.asarray(v, dtype=float),
