@@ -30,6 +30,16 @@ class Options:
     # linearly; it replaces the experiment's current_density.  Tuples: options are static.
     current_table: tuple | None = None
 
+    def __post_init__(self):
+        if self.current_table is not None:
+            # Arrays or lists become tuples of floats: options are hashed (compiled code is
+            # kept per options), and a table's values are part of the static structure.
+            try:
+                table = tuple(tuple(float(v) for v in part) for part in self.current_table)
+            except (TypeError, ValueError):
+                return  # left for the simulator's own check, which names what is wrong
+            object.__setattr__(self, "current_table", table)
+
     def with_(self, **changes) -> "Options":
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
