@@ -17,10 +17,10 @@ b and the salt's partial molar volume Vs are fitted by Levenberg-Marquardt to th
 profiles and the velocities together (each data set scaled by its largest value), and,
 for comparison, a and b to the profiles alone (Vs held).
 
-Found (61 nodes, 200 time steps, about 25 s per fit on two cores; +- the Gauss-Newton
+Found (61 nodes, 200 time steps, about 20 s for the script on two cores; +- the Gauss-Newton
 standard error; examples/README.md): the data fix t+ near the average concentration and
-where it changes sign, not its slope.  Jointly: t+(1.87 M) = a = -0.061 +- 0.016 (reported
--0.0376), zero at 1.76 M (reported 1.72 M), positive below and negative above as
+where it changes sign, not its slope.  Jointly: t+(1.87 M) = a = -0.062 +- 0.016 (reported
+-0.0376), zero at 1.75 M (reported 1.72 M), positive below and negative above as
 reported; Vs = 133 +- 2 cm^3/mol, set by the velocities.  The slope b runs to its bound
 -1 (standard error 0.23; reported -0.474): the loss keeps falling slowly for steeper lines
 (0.1948 at b = -1, 0.1858 at b = -1.5 with a = -0.058, zero at 1.80 M) until 1 - t+, and

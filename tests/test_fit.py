@@ -67,6 +67,19 @@ def synthetic(tmp_path, text, truth, noise=0.01, seed=0, tag="x", options=FAST):
     return path, files
 
 
+def test_an_optimum_beyond_a_bound_ends_on_it_and_converges(tmp_path):
+    """alpha's search space stops short of the truth: LM holds it on the bound (its descent
+    direction points out of the box) and converges on the others, rather than creeping
+    along the bound until its iterations run out."""
+    truth = {"E0": 0.02, "k0": 4e-5, "alpha": 0.6}
+    path, files = synthetic(tmp_path, E_BV, truth)
+    result = mechlang.fit(path, files, fit=["E0", "k0", "alpha"], bounds={"alpha": (0.2, 0.45)},
+                          progress=False, **FAST)
+    assert result.converged and len(result.history) < 30
+    assert result.values["alpha"] == pytest.approx(0.45, abs=1e-9)
+    assert any("alpha ended at a bound" in d.format(False) for d in result.warnings)
+
+
 def test_global_fit_recovers_kinetics_within_error_bars(tmp_path):
     truth = {"E0": 0.02, "k0": 4e-5, "alpha": 0.42}
     path, files = synthetic(tmp_path, E_BV, truth)

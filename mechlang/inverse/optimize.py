@@ -63,6 +63,8 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
 
     s = np.array(starts, float)
     k, p = s.shape
+    lo = np.array([0.0 if q.bounded else -np.inf for q in problem.parameters])
+    hi = np.array([1.0 if q.bounded else np.inf for q in problem.parameters])
     r, J, ok = value_jac(s)
     out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
     out.n_grad += k * n_exp  # a Jacobian evaluation includes its forward run
@@ -79,24 +81,32 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         trial_s = s.copy()
         trial_loss = out.loss.copy()
         trial_r, trial_J, trial_ok = r.copy(), J.copy(), ok.copy()
-        trying = active.copy()
+        # A parameter on a bound whose descent direction points out of the box is held
+        # there (the others take the Gauss-Newton step of the reduced problem): steps
+        # projected onto the box would otherwise creep along it without converging.  With
+        # every parameter held, the start is at a constrained minimum.
+        held = ((s <= lo) & (g > 0)) | ((s >= hi) & (g < 0))
+        cornered = held.all(axis=1)
+        trying = active & ~cornered
         for _ in range(12):  # raise the damping until the loss falls (per start)
             if not trying.any():
                 break
             D = np.einsum("kii->ki", A)
             step = np.zeros_like(s)
             for i in np.flatnonzero(trying):
+                f = ~held[i]
                 # Raise the damping, without simulating, until the step is no longer than
                 # the box: a Gauss-Newton step out of a flat region (k0 of a nearly
                 # reversible wave) would otherwise be thrown across it and rejected, at the
                 # cost of a simulation each time.
                 while True:
-                    M = A[i] + lam[i] * np.diag(np.maximum(D[i], 1e-12 * max(D[i].max(), 1e-30)))
+                    Af, Df, gf = A[i][np.ix_(f, f)], D[i][f], g[i][f]
+                    M = Af + lam[i] * np.diag(np.maximum(Df, 1e-12 * max(Df.max(initial=0.0), 1e-30)))
                     try:
-                        step[i] = -np.linalg.solve(M, g[i])
+                        step[i, f] = -np.linalg.solve(M, gf)
                     except np.linalg.LinAlgError:
-                        step[i] = -g[i] / (np.diag(M) + 1e-30)
-                    if np.max(np.abs(step[i])) <= MAX_STEP or lam[i] >= 1e12:
+                        step[i, f] = -gf / (np.diag(M) + 1e-30)
+                    if np.max(np.abs(step[i]), initial=0.0) <= MAX_STEP or lam[i] >= 1e12:
                         break
                     lam[i] *= 2.0
             cand = problem.clip(s + step)
@@ -127,7 +137,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
         rel = (out.loss - trial_loss) / np.maximum(out.loss, 1e-300)
         small_step = np.max(np.abs(trial_s - s), axis=1) < 1e-9
         done = active & (~improved | (rel < tol) | small_step)
-        out.converged |= done & (improved | (rel < tol) | small_step | (lam >= 1e12))
+        out.converged |= done & (improved | (rel < tol) | small_step | (lam >= 1e12) | cornered)
         s, r, J, ok = trial_s, trial_r, trial_J, trial_ok
         out.loss = trial_loss
         active &= ~done
