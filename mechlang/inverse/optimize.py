@@ -6,8 +6,9 @@
 * ``lbfgs`` and ``adam``: optax, on the sum of squares, with ``jax.value_and_grad``;
   the optax update is vmapped over the starts.
 
-Levenberg-Marquardt keeps the bounds by projecting its steps onto the box; the
-gradient methods work on logit(s) instead.  Each returns an :class:`Outcome` with the
+Levenberg-Marquardt keeps the bounds by projecting its steps onto the box and by holding
+a parameter on a bound while its descent direction points out of it; the gradient
+methods work on logit(s) instead.  Each returns an :class:`Outcome` with the
 points, losses, convergence flags, the loss history of every start, and how many forward
 simulations (``n_sim``: forward runs of one experiment that were not part of a Jacobian
 or gradient) and Jacobian or gradient evaluations of one experiment (``n_grad``, each
