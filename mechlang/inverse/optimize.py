@@ -64,8 +64,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
 
     s = np.array(starts, float)
     k, p = s.shape
-    lo = np.array([0.0 if q.bounded else -np.inf for q in problem.parameters])
-    hi = np.array([1.0 if q.bounded else np.inf for q in problem.parameters])
+    lo, hi = problem.box()
     r, J, ok = value_jac(s)
     out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
     out.n_grad += k * n_exp  # a Jacobian evaluation includes its forward run

@@ -251,7 +251,9 @@ class Problem:
         """Scaled residuals at SI values ``theta`` against ``y`` (default: this problem's data);
         ``y`` is an input, so one compiled function serves batches of data sets.  With
         ``with_health``: (residuals, whether every simulation passed its solver checks)."""
-        pred, ok = self.predictions(theta, with_health=True)
+        pred = self.predictions(theta, with_health=with_health)
+        if with_health:
+            pred, ok = pred
         model = jnp.concatenate([pred[k] / self.scales[k] for k in self.datasets])
         r = model - (self.y if y is None else y)
         return (r, ok) if with_health else r
@@ -273,10 +275,14 @@ class Problem:
     def start(self) -> np.ndarray:
         return np.array([p.to_unit(p.value) for p in self.parameters], float)
 
-    def clip(self, s):
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """The search box in unit coordinates: [0, 1] for a bounded parameter, else unbounded."""
         lo = np.array([0.0 if p.bounded else -np.inf for p in self.parameters])
         hi = np.array([1.0 if p.bounded else np.inf for p in self.parameters])
-        return np.clip(s, lo, hi)
+        return lo, hi
+
+    def clip(self, s):
+        return np.clip(s, *self.box())
 
     def random_starts(self, n: int, seed: int = 0) -> np.ndarray:
         """n starting points: the file's values first, then uniform draws inside the bounds."""
