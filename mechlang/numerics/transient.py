@@ -493,19 +493,32 @@ class Transient:
         # tangent, instead of differentiating every Newton iteration (which would also
         # need the derivatives of the Jacobian).  A linear system's Jacobian does not
         # depend on the solution, so Newton's own factors serve.
+        # Only the inputs that carry a tangent are differentiated (symbolic zeros): most
+        # of the context (grid, diffusion, the parameters not fitted) does not.
         implicit_newton = jax.custom_jvp(newton)
 
-        @implicit_newton.defjvp
-        def _(primals, tangents):
+        def _jvp(primals, tangents):
             u_init, v_init, u_old, dt, E_k, cx = primals
             (u, v, upd), matrix = newton_matrix(*primals)
-            _, (dres, dconds, _) = jax.jvp(
-                lambda uo, dt_, E_, c_: residual(u, v, uo, dt_, E_, c_, with_matrix=False),
-                primals[2:], tangents[2:])
+            flat, tree = jax.tree_util.tree_flatten(primals[2:])
+            zero = lambda t: isinstance(t, jax.custom_derivatives.SymbolicZero)  # noqa: E731
+            flat_t = jax.tree_util.tree_leaves(tangents[2:], is_leaf=zero)
+            live = [i for i, t in enumerate(flat_t) if not zero(t)]
+
+            def res_of(*xs):
+                leaves = list(flat)
+                for i, x in zip(live, xs):
+                    leaves[i] = x
+                uo, dt_, E_, c_ = jax.tree_util.tree_unflatten(tree, leaves)
+                return residual(u, v, uo, dt_, E_, c_, with_matrix=False)
+
+            _, (dres, dconds, _) = jax.jvp(res_of, [flat[i] for i in live], [flat_t[i] for i in live])
             if not self.linear:
                 _, _, matrix = residual(u, v, u_old, dt, E_k, cx)
             du, dv = solve(matrix[:2] + (None,), -dres, -dconds)
             return (u, v, upd), (du, dv, jnp.zeros_like(upd))
+
+        implicit_newton.defjvp(_jvp, symbolic_zeros=True)
 
         # Variable-step BDF2 (BDF1 where omega = 0): with omega = dt_n / dt_{n-1},
         # a0 u - a1 u_n + a2 u_{n-1} = dt F(u), written as an implicit Euler step from
