@@ -131,6 +131,14 @@ class Simulator:
             self._public[vname] = vname
         self._private = {v: k for k, v in own.items()}  # value name -> key, for defaults
         used = set(self._public.values())
+        # ... and every value those are derived from (a setting `Ru = Ru` uses the param
+        # Ru, whose public name the setting's key has taken).
+        todo = list(used)
+        while todo:
+            for sym in model.values[todo.pop()].expr.free_symbols:
+                if sym.name in model.values and sym.name not in used:
+                    used.add(sym.name)
+                    todo.append(sym.name)
         self._order = [n for n in model.values if n in used]
         self._literal = [n for n in self._order if model.values[n].is_literal]
         self._derived = {n: compile_exprs([model.values[n].expr]) for n in self._order if n not in self._literal}

@@ -1502,8 +1502,16 @@ class _Builder:
                 return None
             if key in ("Ru", "Cdl") and not (val.expr.is_number and float(val.expr) == 0):
                 what = "uncompensated resistance (Ru)" if key == "Ru" else "double-layer capacitance (Cdl)"
-                self.err(f"{what} is not supported yet; leave it out or set it to 0", e.span)
-                return None
+                if val.expr.is_number and float(val.expr) < 0:
+                    self.err(f"{what} must not be negative", e.span)
+                    return None
+                why = ("transport concentrated" if concentrated else
+                       "a steady-state polarization experiment" if technique in _STEADY_TECHNIQUES else
+                       "migration (the solution's own potential drop is computed there)"
+                       if key == "Ru" and "migration" in self.transport_ir else None)
+                if why:
+                    self.err(f"{what} is not supported with {why} yet; leave it out or set it to 0", e.span)
+                    return None
             return v
 
         programme = None

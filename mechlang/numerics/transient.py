@@ -87,15 +87,23 @@ class Transient:
         # the condition that the faradaic current is the applied one; it couples every
         # electron transfer, so all species are solved as one group.
         self.galv = self.waveform.galvanostatic
-        self.linear = system.linear and not self.galv
+        # Uncompensated resistance Ru and double-layer capacitance Cdl: whether the file
+        # gives them non-zero is static, their values stay runtime inputs.  With Ru the
+        # potential at the interface is one more unknown of every step, as E is of a
+        # galvanostatic step, with the condition (E_applied - E) / Ru = I_faradaic + Cdl dE/dt.
+        # With Cdl alone the charging current Cdl dE/dt of the programme is added.
+        self.ohmic = float(settings_defaults.get("Ru", 0.0)) > 0 and not self.galv
+        self.cap = float(settings_defaults.get("Cdl", 0.0)) > 0
+        self.e_unknown = self.galv or self.ohmic  # v ends with the interfacial potential
+        self.linear = system.linear and not self.e_unknown
         self.components = components(system)
-        if self.galv:
+        if self.e_unknown:
             dense = any(system.source_jac[a][b] != 0 for a in range(S) for b in range(S) if a != b)
             self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + 1)), dense)]
-        self.newton = options.newton or (1 if self.linear else 8 if self.galv else 4)
+        self.newton = options.newton or (1 if self.linear else 8 if self.e_unknown else 4)
         # Migration: psi is column S of u; every species and psi are one dense group.
         self.mig = bool(system.charge)
-        self.with_dE = self.galv or self.mig  # the rates' derivatives in E
+        self.with_dE = self.e_unknown or self.mig  # the rates' derivatives in E
         if self.mig:
             self.components = [Component(tuple(range(S + 1)), tuple(range(len(self.nernst))), True)]
             self.newton = options.newton or 6
@@ -135,7 +143,7 @@ class Transient:
             self._cross |= any(sym in e.free_symbols for k, sym in enumerate(all_c) if k != i)
         self._diffusion = compile_exprs(cd_exprs)
         if self._cross and not self.mig:
-            self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + self.galv)), True)]
+            self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + self.e_unknown)), True)]
         if self._cd.size and not options.newton:  # the jump of a potential step needs more
             self.newton = 6
 
@@ -224,6 +232,10 @@ class Transient:
         ctx = dict(env={k: jnp.asarray(v, float) for k, v in base_env.items()}, c_ref=c_ref, sc=sc,
                    scale_R=scale_R, scale_K=scale_K, scale_v=scale_v, g_face=g_face, V=V,
                    i_scale=scale_v / (constants.F * area))
+        if self.cap:  # Cdl dE/dt in the units of the current balance, times the step dt
+            ctx["c_dl"] = ctx["i_scale"] * settings["Cdl"] * D_max / L**2
+        if self.ohmic:
+            ctx["g_R"] = ctx["i_scale"] / settings["Ru"]
         if rde:
             # Face velocities (dimensionless, + away from the disk) and cell Peclet numbers;
             # g_face becomes the coefficient of u_i in a face's flux, g_up that of u_{i+1}.
@@ -309,17 +321,29 @@ class Transient:
         def residual(u, v, u_old, dt, E_k, cx, with_matrix=True, newton_rhs=False):
             """The step's residual (N, S) and equilibrium conditions (M,), and the factors
             of their Jacobian with respect to (u, v) (for Newton, with the tridiagonal
-            solves for -residual done in the same calls).  Galvanostatic: ``E_k`` is the
-            applied current, v ends with E, and the conditions with the current balance."""
-            if self.galv:
-                I_k, E_k, v = E_k, v[-1], v[:-1]
+            solves for -residual done in the same calls).  Galvanostatic, or with Ru:
+            ``E_k`` is (applied current or potential, E_old of the time derivative of E),
+            v ends with E, and the conditions with the current balance."""
+            if self.e_unknown:
+                drive, E_old = E_k[0], E_k[1]
+                E_k, v = v[-1], v[:-1]
             if self.mig:  # the concentrations, and psi = f phi
                 u, psi, u_old = u[:, :S], u[:, S], u_old[:, :S]
             R, K = node_terms(u, E_k, cx)
             E_s = E_k - psi[0] / cx["f"] if self.mig else E_k  # what the electrode sees
             rates, rjac, conds, cjac, *dE = surface_terms(u[0], E_s, cx)
-            if self.galv:  # sum n_j v_j = -I / (F A), dimensionless
-                conds = jnp.concatenate([conds, (n_kin @ rates + n_ner @ v + I_k * cx["i_scale"])[None]])
+            if self.e_unknown:
+                # In units of the dimensionless flux sum n_j v_j = -I_faradaic i_scale:
+                # galvanostatic I_applied = I_faradaic + Cdl dE/dt, with Ru
+                # (E_applied - E) / Ru = I_faradaic + Cdl dE/dt.
+                balance = n_kin @ rates + n_ner @ v
+                if self.cap:
+                    balance = balance - cx["c_dl"] / dt * (E_k - E_old)
+                if self.galv:
+                    balance = balance + drive * cx["i_scale"]
+                else:
+                    balance = balance + cx["g_R"] * (drive - E_k)
+                conds = jnp.concatenate([conds, balance[None]])
             g_face, V = cx["g_face"], cx["V"]
             if cd.size:
                 g_face, e_face = face_diffusion(u, cx)
@@ -373,12 +397,17 @@ class Transient:
                 B = B.at[-1].set(jnp.eye(S))
             G = -dt * nernst_stoich
             H, corner = cjac, jnp.zeros((M, M))
-            if self.galv:  # the column of E and the row of the current balance
+            if self.e_unknown:  # the column of E and the row of the current balance
                 rdE, cdE = dE[0]
                 G = jnp.concatenate([G, (-dt * kin_stoich.T @ rdE)[:, None]], 1)
                 H = jnp.concatenate([cjac, (n_kin @ rjac)[None]], 0)
+                dbal = n_kin @ rdE
+                if self.cap:
+                    dbal = dbal - cx["c_dl"] / dt
+                if self.ohmic:
+                    dbal = dbal - cx["g_R"]
                 corner = jnp.concatenate([jnp.concatenate([corner, cdE[:, None]], 1),
-                                          jnp.concatenate([n_ner, (n_kin @ rdE)[None]])[None]], 0)
+                                          jnp.concatenate([n_ner, dbal[None]])[None]], 0)
             factors, first_p = [], None
             for comp in self.components:
                 I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
@@ -474,7 +503,7 @@ class Transient:
             if self.mig:  # psi moves at most 2 (50 mV) per iteration: Newton on exponentials
                 du = du.at[:, S].set(jnp.clip(du[:, S], -2.0, 2.0))
             upd = jnp.max(jnp.abs(du))
-            if self.galv:  # E moves at most 0.2 V per iteration; its change in units of 25 mV counts
+            if self.e_unknown:  # E moves at most 0.2 V per iteration; its change in units of 25 mV counts
                 dv = dv.at[-1].set(jnp.clip(dv[-1], -0.2, 0.2))
                 upd = jnp.maximum(upd, jnp.abs(dv[-1]) / 0.025)
             return u + du, v + dv, upd, matrix
@@ -530,21 +559,29 @@ class Transient:
         a2 = omega**2 / (1 + omega)
 
         def step(carry, xs):
-            u_n, u_prev, v = carry
-            dt_n, E_k, b0, b1, b2 = xs
+            u_n, u_prev, v, (E_n, E_prev) = carry
+            dt_n, E_k, b0, b1, b2, dEdt = xs
             u_old = (b1 * u_n - b2 * u_prev) / b0
             dt = dt_n / b0
-            u_full, v, upd = implicit_newton(u_n, v, u_old, dt, E_k, ctx)
+            # The interfacial potential's time derivative (capacitance) by the same BDF formula.
+            drive = jnp.stack([E_k, (b1 * E_n - b2 * E_prev) / b0]) if self.e_unknown else E_k
+            u_full, v, upd = implicit_newton(u_n, v, u_old, dt, drive, ctx)
+            E_hist = (v[-1], E_n) if self.e_unknown else (E_n, E_prev)
             u, phi0, E_s = u_full, jnp.zeros(()), E_k
             if self.mig:  # the concentrations; the electrode sees E - phi(0)
                 u, phi0 = u_full[:, :S], u_full[0, S] / ctx["f"]
                 E_s = E_k - phi0
             out = (upd, jnp.min(u), u[0, surf] * sc[surf], profile_of(u), phi0)
-            if self.galv:  # the applied current, and the potential solved for
-                return (u_full, u_n, v), (E_k, v[-1], *out)
+            carry = (u_full, u_n, v, E_hist)
+            if self.galv:  # the applied current, and the potential solved for (plus I Ru)
+                return carry, (E_k, v[-1] + E_k * settings["Ru"], *out)
+            if self.ohmic:  # the whole current flows through Ru
+                return carry, ((E_k - v[-1]) / settings["Ru"], E_k, *out)
             rates = surface_terms(u[0], E_s, ctx)[0]
             current = -constants.F * (n_kin @ rates + n_ner @ v) / scale_v * area
-            return (u_full, u_n, v), (current, E_k, *out)
+            if self.cap:
+                current = current + settings["Cdl"] * dEdt
+            return carry, (current, E_k, *out)
 
         def profile_of(u):
             return u * c_ref if opt.profiles else jnp.zeros((0, S))
@@ -556,18 +593,23 @@ class Transient:
         if self.mig:  # psi = 0: the bulk is electroneutral
             u0 = jnp.concatenate([u0, jnp.zeros((len(self.x), 1))], 1)
         v0 = jnp.zeros(M)
-        if self.galv:
-            # Newton's start for the first step: from E_initial, where Newton on an
+        E_rest = jnp.asarray(self.waveform.E_rest(settings), float)
+        if self.e_unknown:
+            # Newton's start for the first step: from the rest potential, where Newton on an
             # exponential in E may creep 1/f per iteration, a loop of up to 60 iterations
             # finds E of the first step (its derivative is the implicit one of the step).
-            v0 = jnp.concatenate([v0, jnp.asarray(settings["E_initial"], float)[None]])
+            v0 = jnp.concatenate([v0, E_rest[None]])
 
             def first(k, uv):
-                return newton_iteration(*uv, u0, dtau[0], E[0], ctx)[:2]
+                return newton_iteration(*uv, u0, dtau[0], jnp.stack([E[0], E_rest]), ctx)[:2]
 
             v0 = jax.lax.stop_gradient(jax.lax.fori_loop(0, 60, first, (u0, v0))[1])
-        (u_end, _, _), (I, E, upd, umin, gamma, profiles, phi) = jax.lax.scan(
-            step, (u0, u0, v0), (dtau, E, a0, a1, a2), unroll=2)
+        # The programme's dE/dt over each step (the charging current with Cdl and no Ru).
+        steps = jnp.diff(jnp.concatenate([jnp.zeros(1), t_end]))
+        dEdt = jnp.diff(jnp.concatenate([E_rest[None], E])) / steps if self.cap and not self.e_unknown \
+            else jnp.zeros_like(t_end)
+        (u_end, _, _, _), (I, E, upd, umin, gamma, profiles, phi) = jax.lax.scan(
+            step, (u0, u0, v0, (E_rest, E_rest)), (dtau, E, a0, a1, a2, dEdt), unroll=2)
         # For a linear system one Newton step is exact; otherwise the last correction is the
         # convergence measure (so a single iteration on a nonlinear system is reported).
         upd_out = jnp.zeros_like(upd) if self.linear else upd
