@@ -127,9 +127,13 @@ class Simulator:
                 continue
             self._public[name] = name
         for key, vname in own.items():
-            self._public[key] = vname
+            # A param named like the key (`param Cdl = ...` with `Cdl = Cdl`) keeps its own
+            # name; the setting is then addressed by its value name (`cv.Cdl`).
+            if key not in self._public:
+                self._public[key] = vname
             self._public[vname] = vname
-        self._private = {v: k for k, v in own.items()}  # value name -> key, for defaults
+        # value name -> key, for defaults (where the key is the setting's public name)
+        self._private = {v: k for k, v in own.items() if self._public.get(k) == v}
         used = set(self._public.values())
         # ... and every value those are derived from (a setting `Ru = Ru` uses the param
         # Ru, whose public name the setting's key has taken).
@@ -148,6 +152,7 @@ class Simulator:
         for name in self._order:
             self.defaults[self._private.get(name, name)] = numbers[name]
         settings = {k: numbers[v] for k, v in own.items()}
+        self.settings = dict(settings)  # key -> the file's number (SI)
         settings["cycles"] = self.experiment.cycles
         settings["points"] = self.experiment.points
         # `transport none` (only polarization, checked at load): surface = bulk, no time loop.

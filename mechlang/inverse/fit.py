@@ -84,8 +84,12 @@ def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, J_uni
     x = np.asarray([theta[k] for k in names])
     J = np.asarray(J_unit) / np.array([par.slope(s[i]) for i, par in enumerate(problem.parameters)])
     sigma2 = loss / max(n - p, 1)
-    scale = np.where(np.abs(x) > 0, np.abs(x), 1.0)
-    Js = J * scale  # relative parameters: better conditioned
+    # Relative parameters are better conditioned; a parameter at 0 (on a bound) is scaled
+    # by the width of its search space instead (by 1 in its SI unit, a farad or a metre
+    # per second, the information matrix would look singular).
+    width = np.array([(par.hi - par.lo) if par.lo is not None else 1.0 for par in problem.parameters])
+    scale = np.where(np.abs(x) > 0, np.abs(x), width)
+    Js = J * scale
     info = Js.T @ Js
     warnings = []
     evals, evecs = np.linalg.eigh(info)

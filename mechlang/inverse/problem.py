@@ -160,7 +160,7 @@ class Problem:
                 sources = [sources]
             if not sources:
                 raise DataError(error(f"no data given for experiment '{name}'"))
-            settings = {k: sim.defaults[k] for k in sim.experiment.settings}
+            settings = dict(sim.settings)
             settings["cycles"] = sim.experiment.cycles
             loaded = [load_dataset(src, sim.experiment, settings, sim.species, sim.surface_species,
                                    domain=lambda s=sim: float(np.asarray(s().x)[-1]))
