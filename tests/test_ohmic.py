@@ -176,3 +176,18 @@ def test_fit_recovers_k0_ru_and_cdl(tmp_path):
     si = dict(k0=1e-4, Ru=30.0, Cdl=40e-6)
     for name, value in si.items():
         assert abs(fit.values[name] - value) < 3 * fit.stderr[name], name
+
+
+def test_a_param_named_like_its_setting_keeps_its_name_and_bounds(tmp_path):
+    from mechlang.inverse.problem import Problem
+
+    path = write(tmp_path, FIT.format(k0=0.01, Ru=30.0, Cdl=40.0))
+    sim = mechlang.compile(path, points=40, dE=8e-3)
+    by_param, by_setting = sim({"Cdl": 10e-6}), sim({"cv.Cdl": 10e-6})
+    np.testing.assert_allclose(by_param.I, by_setting.I, rtol=1e-12)
+    assert not np.allclose(by_param.I, sim().I)
+    res = sim()
+    problem = Problem(mechlang.load(path), {"cv": {"E": np.asarray(res.E), "I": np.asarray(res.I)}}, ["Cdl", "Ru"])
+    cdl, ru = problem.parameters
+    assert (cdl.lo, cdl.hi, cdl.log) == (pytest.approx(1e-6), pytest.approx(1e-3), True)
+    assert (ru.lo, ru.hi, ru.log) == (pytest.approx(1.0), pytest.approx(1000.0), True)
