@@ -13,7 +13,12 @@ potential at the mouth.
 Assumptions (the case study's seed set-up was not available): the pulse ends because the
 Na+ entering charges the membrane's capacitance, C_m = 1 uF/cm^2, of which each channel
 owns C_m/density; the membrane starts at rest, V = -65 mV, and every channel opens at
-t = 0.  Transport around a 0.5 nm mouth relaxes within nanoseconds (``clamp``: the
+t = 0.  The experiment ``pulse`` simulates exactly that: a galvanostatic experiment with
+no applied current and the electrode's double-layer capacitance Cdl = C_m/density, so
+that the channel current -Cdl dE/dt charges the membrane while Na+, K+ and Cl- move by
+diffusion and migration around the mouth; it runs for each density (a runtime value).
+As a cross-check the script also builds the pulse from the channel's quasi-steady
+current: transport around a 0.5 nm mouth relaxes within nanoseconds (``clamp``: the
 current into the growing hemisphere is within 1 % of its final value after a few ns),
 far faster than the membrane charges, so the channel current at any moment is its
 quasi-steady value i(V) at the membrane potential then, which the slow sweep ``sweep``
@@ -21,11 +26,13 @@ gives; the membrane then follows (C_m/density) dV/dt = i(V).  The pulse i(t) is 
 curve whose time axis scales with 1/density.
 
 Found (printed and plotted; ``--out`` folder, default ``nerve_cell_out``): the current
-through one open channel is 0.38 pA at rest and reverses at E_Na.  Its characteristic
-time (the current down to 1/e) grows from 2.0e-7 s at 10,000 channels per um^2 to
-2.0e-3 s at 1 per um^2: a factor 10^4 over the four decades, the case study's trend
-(1e-5 to 1e-1 s), with absolute times about 50 times shorter (they scale as C_m/i, and
-i follows from the assumed permeation constant).  Around the mouth, after 10 us at rest,
+through one open channel is 0.38 pA at rest and reverses at E_Na.  In ``pulse`` the
+membrane runs from rest to E_Na (52.3 mV) and the current's characteristic time (down to
+1/e of its start) grows from 2.07e-7 s at 10,000 channels per um^2 to 2.07e-3 s at 1 per
+um^2: a factor 10^4 over the four decades, the case study's trend (1e-5 to 1e-1 s), with
+absolute times about 50 times shorter (they scale as C_m/i, and i follows from the
+assumed permeation constant).  The quasi-steady construction gives times 1.4 % shorter
+(the sweep lags a little).  Around the mouth, after 10 us at rest,
 Na+ is up by 0.9 mM (1.8 %), and migration has moved K+ out (-0.42 mM) and Cl- in
 (+0.48 mM) so that the solution stays neutral; the solution's potential at the mouth is
 below 0.03 mV, so the access resistance of a sub-picoampere channel is negligible.
@@ -35,7 +42,7 @@ Comparison with squid axon (values from the literature, not fitted): Hodgkin and
 C_m = 1 uF/cm^2; with several hundred Na channels per um^2 (TTX binding, e.g. Levinson and
 Meves, Phil. Trans. R. Soc. B 270 (1975) 349: about 550 per um^2) that is about 2 pS per
 channel, 0.26 pA at rest (117 mV from E_Na); the model gives 3.3 pS and 0.38 pA.  At the
-squid density its characteristic time is 3.7 us, against the time constant of the fully
+squid density its characteristic time is 3.8 us, against the time constant of the fully
 open squid sodium conductance, C_m/g_Na = 8.3 us.  Concentrations: squid axoplasm and sea water as tabulated by Hille
 (Ion Channels of Excitable Membranes, 3rd ed., 2001, table 1.1); the axoplasm's Cl-
 is raised to 450 mM so that Na+, K+ and Cl- alone are electroneutral.
@@ -78,6 +85,23 @@ def channel(points: int = 100, clamp: bool = True):
     return out
 
 
+def simulated_pulses(densities, points: int = 100, steps: int = 300):
+    """The ``pulse`` experiment at each density: {density: (t, V, i)} with the membrane
+    potential V = -E and the channel current i = -Cdl dE/dt (A, Na+ entering > 0) over
+    a duration of about 25 characteristic times."""
+    import mechlang
+
+    sim = mechlang.compile(MODEL, "pulse", points=points, first_cell=1e-7, ca_steps=steps)
+    out = {}
+    for density in densities:
+        res = sim({"density": density * 1e12, "duration": 0.05 / density})
+        t, E = np.asarray(res.t), np.asarray(res.E)
+        cap = C_M / (density * 1e12)
+        i = -cap * np.diff(np.concatenate([[-V_REST], E])) / np.diff(np.concatenate([[0.0], t]))
+        out[density] = (t, -E, i)
+    return out
+
+
 def pulse(V, i, density: float, fall: float = 1e-3):
     """The membrane charged by one channel per 1/density of membrane: (C_m/density) dV/dt = i(V)
     from rest; returns t (s) and i(t) (A) until the current is ``fall`` of its start."""
@@ -117,6 +141,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     ch = channel(args.points)
+    direct = simulated_pulses((*DENSITIES, SQUID_DENSITY), args.points)
     V, i = ch["V"], ch["i"]
     order = np.argsort(V)
     i_rest = float(np.interp(V_REST, V[order], i[order]))
@@ -134,9 +159,11 @@ def main(argv=None) -> int:
     taus, pulses = [], []
     for density in (*DENSITIES, SQUID_DENSITY):
         t, ip = pulse(V, i, density)
-        taus.append(characteristic_time(t, ip))
-        pulses.append((density, t, ip))
-        print(f"density {density:8.0f} per um^2: peak {ip[0] * 1e12:.3f} pA, characteristic time {taus[-1]:.3e} s")
+        td, Vd, idd = direct[density]
+        taus.append(characteristic_time(td, idd))
+        pulses.append((density, td, idd))
+        print(f"density {density:8.0f} per um^2: peak {idd[0] * 1e12:.3f} pA, characteristic time {taus[-1]:.3e} s "
+              f"(quasi-steady: {characteristic_time(t, ip):.3e} s); V ends at {Vd[-1] * 1e3:.1f} mV")
     print(f"at the squid density the characteristic time is {taus[-1] * 1e6:.1f} us "
           f"(C_m/g_Na of the fully open squid membrane: {C_M / G_NA * 1e6:.1f} us)")
     print(f"({time.perf_counter() - t0:.1f} s)")
@@ -153,7 +180,7 @@ def main(argv=None) -> int:
               title="one open channel (quasi-steady)")
     for density, t, ip in pulses[:-1]:
         ax[1].semilogx(t[1:], ip[1:] * 1e12, label=f"{density:g} per um$^2$")
-    ax[1].set(xlabel="time (s)", ylabel="channel current (pA)", title="current pulse while the membrane charges")
+    ax[1].set(xlabel="time (s)", ylabel="channel current (pA)", title="current pulse while the membrane charges (pulse)")
     ax[1].legend(fontsize=8)
     ax[2].loglog(DENSITIES, taus[:-1], "o-", label="this model")
     ax[2].loglog([1, 1e4], [1e-1, 1e-5], "k--", label="case study trend (1e-1 to 1e-5 s)")

@@ -103,3 +103,25 @@ experiment gal { technique = galvanostatic, current = -10 uA, duration = 1 s, ar
     assert eta == pytest.approx(current / (F * AREA * k0 * C * f), rel=0.02)
     # Later, mass transport adds to the overpotential.
     assert E[-1] < eta - 1e-4
+
+
+UNSUPPORTED = """
+species O: D = 1e-5 cm^2/s, c = 1 mM, z = +1
+species R: D = 1e-5 cm^2/s, z = 0
+species X: D = 1e-5 cm^2/s, c = 1 mM, z = -1
+transport diffusion, migration
+O + e- <=> R ; butler_volmer(0 V, 1e-2 cm/s, 0.5)
+experiment gal { technique = galvanostatic, current = -50 uA, duration = 10 s, E_initial = 0.3 V, area = 1 cm^2 }
+"""
+
+
+def test_sand_without_supporting_electrolyte(tmp_path, fraction=0.6):
+    """A binary electrolyte O+ X- (equal D, t+ = 1/2) with migration: the surface
+    concentration follows c(0, t)/c* = 1 - (t/tau)^(1/2) with i tau^(1/2) = F c (pi D)^(1/2)
+    / (2 (1 - t+)), four times the supported transition time."""
+    tau = 4 * TAU
+    sim = mechlang.compile(write(tmp_path, UNSUPPORTED), ca_steps=150, points=80)
+    res = sim({"duration": fraction * tau})
+    c = np.asarray(res.c_final)
+    assert c[0, 0] / C == pytest.approx(1 - np.sqrt(fraction), abs=3e-3)
+    np.testing.assert_allclose(c[:, 0], c[:, 2], atol=1e-9)  # electroneutral: [O+] = [X-] everywhere

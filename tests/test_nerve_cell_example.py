@@ -50,3 +50,17 @@ def test_characteristic_time_grows_as_density_falls(example):
     V_e = float(np.interp(i0 / np.e, [i[k], i[k - 1]], [V[k], V[k - 1]]))
     bound = mod.C_M * 1e-12 * (V_e - mod.V_REST) / i0
     assert bound < taus[2] < np.e * bound
+
+
+def test_simulated_pulse_charges_the_membrane_to_e_na(example):
+    """The `pulse` experiment (no applied current, Cdl = C_m/density, migration) against
+    the quasi-steady construction: the membrane ends at E_Na and the characteristic times
+    agree."""
+    mod, ch = example
+    density = 100.0
+    t, V, i = mod.simulated_pulses((density,), points=50, steps=150)[density]
+    E_Na = R * 279.45 / F * np.log(440 / 50)
+    assert V[-1] == pytest.approx(E_Na, abs=1e-3)
+    tau = mod.characteristic_time(t, i)
+    tau_qs = mod.characteristic_time(*mod.pulse(ch["V"], ch["i"], density))
+    assert tau == pytest.approx(tau_qs, rel=0.05)

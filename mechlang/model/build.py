@@ -1663,9 +1663,6 @@ class _Builder:
             elif sp.D is None and n not in self.species_in_steps:
                 self.err(f"species '{n}' migrates but has no diffusion coefficient", ident.span,
                          f"add D = ... to its declaration, e.g. 'species {n}: D = 1e-5 cm^2/s'")
-        for e in experiments.values():
-            if e.technique == "galvanostatic":
-                self.err(f"experiment '{e.name}': galvanostatic with migration is not supported yet", e.span)
         # The bulk must be electroneutral (evaluated with the values the file gives).
         total, scale = sympy.Integer(0), sympy.Integer(0)
         for n in names:

@@ -105,8 +105,8 @@ class Transient:
         self.mig = bool(system.charge)
         self.with_dE = self.e_unknown or self.mig  # the rates' derivatives in E
         if self.mig:
-            self.components = [Component(tuple(range(S + 1)), tuple(range(len(self.nernst))), True)]
-            self.newton = options.newton or 6
+            self.components = [Component(tuple(range(S + 1)), tuple(range(len(self.nernst) + self.e_unknown)), True)]
+            self.newton = options.newton or (10 if self.e_unknown else 6)
         # `migration(debye = ...)`: psi's row is Poisson's equation (setting -> value name).
         self.poisson = dict(getattr(model, "poisson", {}) or {}) if self.mig else {}
         if self.poisson and not options.newton:
@@ -369,7 +369,17 @@ class Transient:
                 return res, conds, None
             if self.mig:
                 A, B, C, G, H = migration_matrix(u, psi, P, bp, bm, g_face, K, rjac, cjac, dE[0], dt, cx)
-                f = blocksolve.factor(A, B, C, B[0], G, H, dense=True, corner=jnp.zeros((M, M)))
+                corner = jnp.zeros((M, M))
+                if self.e_unknown:  # the column of E (node 0: the kinetics, Poisson's psi_m) and the balance's row
+                    rdE, cdE = dE[0]
+                    col = jnp.zeros(S + 1).at[:S].set(-dt * kin_stoich.T @ rdE)
+                    if self.poisson:
+                        col = col.at[S].set(cx["f"])
+                    G = jnp.concatenate([G, col[:, None]], 1)
+                    H = jnp.concatenate([H, jnp.concatenate([n_kin @ rjac, -(n_kin @ rdE)[None] / cx["f"]])[None]], 0)
+                    corner = jnp.concatenate([jnp.concatenate([corner, cdE[:, None]], 1),
+                                              jnp.concatenate([n_ner, balance_dE(rdE, dt, cx)[None]])[None]], 0)
+                f = blocksolve.factor(A, B, C, B[0], G, H, dense=True, corner=corner)
                 return res, conds, (B, [f], None)
 
             lower = jnp.concatenate([zero, g_face], 0)  # couples node i to i-1
@@ -401,13 +411,8 @@ class Transient:
                 rdE, cdE = dE[0]
                 G = jnp.concatenate([G, (-dt * kin_stoich.T @ rdE)[:, None]], 1)
                 H = jnp.concatenate([cjac, (n_kin @ rjac)[None]], 0)
-                dbal = n_kin @ rdE
-                if self.cap:
-                    dbal = dbal - cx["c_dl"] / dt
-                if self.ohmic:
-                    dbal = dbal - cx["g_R"]
                 corner = jnp.concatenate([jnp.concatenate([corner, cdE[:, None]], 1),
-                                          jnp.concatenate([n_ner, dbal[None]])[None]], 0)
+                                          jnp.concatenate([n_ner, balance_dE(rdE, dt, cx)[None]])[None]], 0)
             factors, first_p = [], None
             for comp in self.components:
                 I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
@@ -422,6 +427,15 @@ class Transient:
                 if r is not None:
                     first_p = f[1]
             return res, conds, (B, factors, first_p)
+
+        def balance_dE(rdE, dt, cx):
+            """The current balance's derivative in E (galvanostatic, or with Ru)."""
+            out = n_kin @ rdE
+            if self.cap:
+                out = out - cx["c_dl"] / dt
+            if self.ohmic:
+                out = out - cx["g_R"]
+            return out
 
         def psi_row(u, psi, E_k, cx):
             """psi's equation at every node: electroneutrality sum z u = 0, or Poisson's
