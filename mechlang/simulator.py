@@ -135,8 +135,7 @@ class Simulator:
         # value name -> key, for defaults (where the key is the setting's public name)
         self._private = {v: k for k, v in own.items() if self._public.get(k) == v}
         used = set(self._public.values())
-        # ... and every value those are derived from (a setting `Ru = Ru` uses the param
-        # Ru, whose public name the setting's key has taken).
+        # ... and every value those are derived from, public or not.
         todo = list(used)
         while todo:
             for sym in model.values[todo.pop()].expr.free_symbols:
