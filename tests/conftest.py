@@ -11,6 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The command line keeps compiled code in a user cache folder; the tests leave it alone
+# (tests/test_cli.py checks the cache in a folder of its own).
+os.environ.setdefault("MECHLANG_CACHE", "off")
+
 
 def pytest_addoption(parser):
     parser.addoption(

@@ -97,3 +97,23 @@ def test_examples_shipped_with_the_repository_simulate(tmp_path, example):
         args += ["--experiment", mechlang.load(example).experiments[0]]
     out = run(*args)
     assert out.returncode == 0, (example, out.stderr)
+
+
+def test_compiled_code_is_kept_between_runs(tmp_path):
+    """With MECHLANG_CACHE set, a first run leaves XLA's compiled code there and a second
+    run, which reads it, gives the same voltammogram."""
+    import os
+
+    path = write(tmp_path, TEXT)
+    cache = tmp_path / "xla"
+    env = dict(os.environ, MECHLANG_CACHE=str(cache))
+    outs = []
+    for k in range(2):
+        csv = tmp_path / f"run{k}.csv"
+        done = subprocess.run([sys.executable, "-m", "mechlang.cli.main", "simulate", str(path), "-o", str(csv)],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        if k == 0:
+            assert any(cache.iterdir())
+        outs.append(np.loadtxt(csv, delimiter=",", skiprows=1))
+    np.testing.assert_array_equal(outs[0], outs[1])

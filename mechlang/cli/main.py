@@ -229,9 +229,34 @@ def _tolerant_streams() -> None:
             pass
 
 
+def _compilation_cache() -> None:
+    """Keep XLA's compiled code on disk between runs, so that running a command again on
+    the same model and options loads it instead of compiling (a repeated fit: 6.6 s ->
+    3.9 s).  ``MECHLANG_CACHE``: the folder (default ``$XDG_CACHE_HOME/mechlang/xla``, or
+    ``~/.cache/mechlang/xla``); ``off`` (or empty) turns it off.  A folder that cannot be
+    made leaves it off."""
+    import os
+    from pathlib import Path
+
+    given = os.environ.get("MECHLANG_CACHE")
+    if given is not None and given.strip().lower() in ("", "0", "off", "no", "false"):
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(given) if given else Path(base) / "mechlang" / "xla"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
 def main(argv=None) -> int:
     """Run the ``mechlang`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     _tolerant_streams()
+    _compilation_cache()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
