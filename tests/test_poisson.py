@@ -152,3 +152,22 @@ def test_show_states_the_potential_equation(tmp_path):
     assert model.poisson["debye"] == "migration.debye"
     text = render(derive(model), transport=model.transport, poisson=model.poisson)
     assert "Poisson" in text and "E_pzc" in text
+
+
+def test_diffuse_layer_at_a_small_sphere_is_debye_huckel(tmp_path):
+    """Poisson's equation through the radial operator: around a sphere of radius r0 = 10 nm
+    (about three Debye lengths) a small potential (5 mV) decays as
+    psi = psi0 (r0/r) exp(-(r - r0)/lambda_D), the linearised (Debye-Huckel) solution, not
+    as the planar exp(-x/lambda_D)."""
+    psi0, r0 = 0.005, 10e-9
+    text = LAYER.replace(f"E_step = {PSI0 - 0.05} V", f"E_step = {psi0 - 0.05} V").replace(
+        "duration = 10 ms", "duration = 10 ms, geometry = spherical(r = 10 nm)")
+    res = mechlang.compile(write(tmp_path, text, "sphere.mech"), points=80, ca_steps=40, first_cell=1e-6, newton=15)()
+    x, c = np.asarray(res.x), np.asarray(res.c_final)
+    psi = 0.5 * np.log(c[:, 1] / c[:, 0])
+    f = f_of()
+    near = x < 5 * LAM
+    sphere = f * psi0 * r0 / (r0 + x) * np.exp(-x / LAM)
+    planar = f * psi0 * np.exp(-x / LAM)
+    assert np.abs(psi - sphere)[near].max() < 5e-3 * f * psi0  # linearisation: (f psi0)^2 / 6 ~ 0.6 %
+    assert np.abs(psi - planar)[near].max() > 5e-2 * f * psi0
