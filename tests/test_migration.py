@@ -124,3 +124,36 @@ def test_gradient_in_support_concentration(cv_sims):
     fd = (float(Ip(cs + h)) - float(Ip(cs - h))) / (2 * h)
     assert grad != 0.0
     assert grad == pytest.approx(fd, rel=1e-4)
+
+
+RDE = """
+species O: D = 1e-5 cm^2/s, c = 1 mM{zO}
+species R: D = 1e-5 cm^2/s{zR}
+{extra}
+transport diffusion, convection{mig}
+O + e- <=> R ; butler_volmer(0 V, 1 cm/s, 0.5)
+experiment lsv {{
+  technique = lsv
+  E_start = 0.3 V, E_end = -0.9 V, scan_rate = 10 mV/s
+  geometry = rotating_disk(omega = 1600 rpm, nu = 1e-2 cm^2/s)
+  area = 1 cm^2
+}}
+"""
+
+
+def test_rotating_disk_with_migration(tmp_path):
+    """Convection with migration: with 100-fold support the limiting current is that of
+    convective diffusion; a binary electrolyte O+ X- (equal D) reduced to a neutral R gives
+    twice it (the salt diffuses with D, and the anion's zero flux doubles the cation's:
+    i_lim / (1 - t+) with t+ = 1/2)."""
+    def limit(name, **parts):
+        text = RDE.format(**{"zO": "", "zR": "", "extra": "", "mig": "", **parts})
+        return float(np.asarray(mechlang.compile(write(tmp_path, text, f"{name}.mech"), points=60, dE=4e-3)().I)[-1])
+
+    charged = dict(zO=", z = +1", zR=", z = 0", mig=", migration")
+    plain = limit("plain")
+    supported = limit("supported", extra="species K: D = 1e-5 cm^2/s, c = 100 mM, z = +1\n"
+                                         "species X: D = 1e-5 cm^2/s, c = 101 mM, z = -1", **charged)
+    binary = limit("binary", extra="species X: D = 1e-5 cm^2/s, c = 1 mM, z = -1", **charged)
+    assert supported / plain == pytest.approx(1.0, abs=5e-3)
+    assert binary / plain == pytest.approx(2.0, rel=3e-3)

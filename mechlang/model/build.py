@@ -1282,8 +1282,6 @@ class _Builder:
             span = next(i.span for i in t.laws if i.name == "migration")
             if "diffusion" not in out:
                 self.err("migration needs diffusion as well", span, "write 'transport diffusion, migration'")
-            elif "convection" in out:
-                self.err("migration with convection is not supported yet", span)
         for call in t.calls:
             if call.func.name != "migration":
                 self.err(f"transport '{call.func.name}' takes no settings", call.span)

@@ -242,7 +242,10 @@ class Transient:
             w = rotating_disk.velocity(0.5 * (x[1:] + x[:-1]) * L, settings["omega"], settings["nu"],
                                        opt.rde_terms) * L / D_max * face
             P = w[:, None] * h[:, None] / jnp.where(d > 0, d, 1.0)[None, :]
-            ctx["g_face"], ctx["g_up"] = g_face * _bernoulli(-P), g_face * _bernoulli(P)
+            if self.mig:  # the migration flux folds the Peclet number into its own weights
+                ctx["pe"] = P
+            else:
+                ctx["g_face"], ctx["g_up"] = g_face * _bernoulli(-P), g_face * _bernoulli(P)
             wz = jnp.zeros(1)
             dw = jnp.concatenate([w, wz]) - jnp.concatenate([wz, w])
             ctx["dw"] = jnp.where(surf[None, :], 0.0, dw[:, None])  # surface species do not flow
@@ -348,10 +351,14 @@ class Transient:
             if cd.size:
                 g_face, e_face = face_diffusion(u, cx)
             flux_face = g_face * (u[1:] - u[:-1])  # (N-1, S)
-            if rde:
+            if rde and not self.mig:
                 flux_face = cx["g_up"] * u[1:] - g_face * u[:-1]
             if self.mig:
+                # Scharfetter-Gummel with drift z dpsi and, on a rotating disk, the flow
+                # (Peclet number Pe, + away from the disk): P = z dpsi - Pe.
                 P = cx["z"][None, :] * (psi[1:] - psi[:-1])[:, None]
+                if rde:
+                    P = P - cx["pe"]
                 bp, bm = _bernoulli(P), _bernoulli(-P)
                 flux_face = g_face * (bm * u[1:] - bp * u[:-1])
             div = jnp.concatenate([flux_face, zero], 0) - jnp.concatenate([zero, flux_face], 0)
@@ -469,6 +476,8 @@ class Transient:
             C = C.at[:, :S, S].set(-dt * z * up_P)
             diag = V[:, None] + dt * (up_u + lo_m)
             Bs = diag[:, :, None] * eye - dt * V[:, None, None] * K
+            if rde:  # the divergence of the flow
+                Bs = Bs - dt * cx["dw"][:, :, None] * eye
             Bs = Bs.at[0].add(-dt * (kin_stoich.T @ rjac))
             B = jnp.zeros((N, n, n)).at[:, :S, :S].set(Bs)
             B = B.at[:, :S, S].set(dt * z * (lo_P + up_P)).at[:, S, :S].set(z)
