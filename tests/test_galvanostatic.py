@@ -120,7 +120,7 @@ def test_sand_without_supporting_electrolyte(tmp_path, fraction=0.6):
     concentration follows c(0, t)/c* = 1 - (t/tau)^(1/2) with i tau^(1/2) = F c (pi D)^(1/2)
     / (2 (1 - t+)), four times the supported transition time."""
     tau = 4 * TAU
-    sim = mechlang.compile(write(tmp_path, UNSUPPORTED), ca_steps=150, points=80)
+    sim = mechlang.compile(write(tmp_path, UNSUPPORTED), ca_steps=100, points=60)
     res = sim({"duration": fraction * tau})
     c = np.asarray(res.c_final)
     assert c[0, 0] / C == pytest.approx(1 - np.sqrt(fraction), abs=3e-3)
