@@ -164,6 +164,30 @@ def plot(path, E, j, fits: dict, model, choice: str) -> None:
     print(f"wrote {path}")
 
 
+def with_ru(E, j, cond) -> None:
+    """k0, alpha and an uncompensated resistance fitted together, each weighting: the model
+    with ``Ru = Ru`` and ``param Ru`` in [1e-3, 10] ohm (ohm cm^2 with the file's area),
+    written to a temporary folder."""
+    import tempfile
+
+    import mechlang
+
+    text = MODEL.read_text(encoding="utf-8")
+    text = text.replace("param alpha", "param Ru    = 0.1 ohm     in [1e-3 ohm, 10 ohm] log\nparam alpha", 1)
+    text = text.replace("  T         = 298.15 K\n", "  T         = 298.15 K\n  Ru        = Ru\n", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / MODEL.name
+        path.write_text(text, encoding="utf-8")
+        print("\nwith an uncompensated resistance Ru (ohm cm^2) fitted as well:")
+        for w in WEIGHTINGS:
+            r = mechlang.fit(path, {EXPERIMENT: {"E": E, "I": j * cond["area"]}}, fit=["k0", "alpha", "Ru"],
+                             weighting=w, progress=False)
+            at_bound = [d.message for d in r.warnings if "bound" in d.message]
+            print(f"  weighting {w:<9} k0 {r.values['k0']:.3e} ± {r.stderr['k0']:.1e}  alpha {r.values['alpha']:.3f} "
+                  f"± {r.stderr['alpha']:.3f}  Ru {r.values['Ru']:.3g} ± {r.stderr['Ru']:.1g}  loss {r.loss:.4g}"
+                  + (f"  ({'; '.join(at_bound)})" if at_bound else ""))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -171,6 +195,8 @@ def main(argv=None) -> int:
                          "from the repository root)")
     ap.add_argument("--plot", metavar="FILE.png", help="figure of the data and fits, linear and log |j|")
     ap.add_argument("-o", "--output", metavar="REPORT.json", help="write the fits as JSON")
+    ap.add_argument("--ru", action="store_true",
+                    help="also fit an uncompensated resistance (Ru, ohm cm^2 with the file's 1 cm^2) with k0 and alpha")
     args = ap.parse_args(argv)
 
     data_path = args.data.resolve()
@@ -225,6 +251,8 @@ def main(argv=None) -> int:
     for w, r in fits.items():
         for d in r.warnings:
             print(f"  {w}: {d.format(False)}", file=sys.stderr)
+    if args.ru:
+        with_ru(E, j, cond)
     if args.output:
         out = {"data": str(data_path), "n_points": len(E), "chosen_weighting": choice, "reported": REPORTED,
                "levich_A_m2": lim, "max_measured_A_m2": jmax,
