@@ -231,8 +231,8 @@ def _tolerant_streams() -> None:
 
 def _compilation_cache() -> None:
     """Keep XLA's compiled code on disk between runs, so that running a command again on
-    the same model and options loads it instead of compiling (a repeated fit: 6.6 s ->
-    3.9 s).  ``MECHLANG_CACHE``: the folder (default ``$XDG_CACHE_HOME/mechlang/xla``, or
+    the same model and options loads it instead of compiling (a repeated fit: 7.0 s ->
+    4.4 s).  ``MECHLANG_CACHE``: the folder (default ``$XDG_CACHE_HOME/mechlang/xla``, or
     ``~/.cache/mechlang/xla``); ``off`` (or empty) turns it off.  A folder that cannot be
     made leaves it off."""
     import os

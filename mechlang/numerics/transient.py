@@ -384,8 +384,7 @@ class Transient:
                         col = col.at[S].set(cx["f"])
                     G = jnp.concatenate([G, col[:, None]], 1)
                     H = jnp.concatenate([H, jnp.concatenate([n_kin @ rjac, -(n_kin @ rdE)[None] / cx["f"]])[None]], 0)
-                    corner = jnp.concatenate([jnp.concatenate([corner, cdE[:, None]], 1),
-                                              jnp.concatenate([n_ner, balance_dE(rdE, dt, cx)[None]])[None]], 0)
+                    corner = e_corner(cdE, rdE, dt, cx)
                 f = blocksolve.factor(A, B, C, B[0], G, H, dense=True, corner=corner)
                 return res, conds, (B, [f], None)
 
@@ -418,8 +417,7 @@ class Transient:
                 rdE, cdE = dE[0]
                 G = jnp.concatenate([G, (-dt * kin_stoich.T @ rdE)[:, None]], 1)
                 H = jnp.concatenate([cjac, (n_kin @ rjac)[None]], 0)
-                corner = jnp.concatenate([jnp.concatenate([corner, cdE[:, None]], 1),
-                                          jnp.concatenate([n_ner, balance_dE(rdE, dt, cx)[None]])[None]], 0)
+                corner = e_corner(cdE, rdE, dt, cx)
             factors, first_p = [], None
             for comp in self.components:
                 I, Jn = np.array(comp.species, dtype=int), np.array(comp.nernst, dtype=int)
@@ -435,14 +433,16 @@ class Transient:
                     first_p = f[1]
             return res, conds, (B, factors, first_p)
 
-        def balance_dE(rdE, dt, cx):
-            """The current balance's derivative in E (galvanostatic, or with Ru)."""
-            out = n_kin @ rdE
+        def e_corner(cdE, rdE, dt, cx):
+            """The border unknowns' own block with E (galvanostatic, or with Ru): the Nernst
+            conditions' column in E, and the current balance's row."""
+            dbal = n_kin @ rdE
             if self.cap:
-                out = out - cx["c_dl"] / dt
+                dbal = dbal - cx["c_dl"] / dt
             if self.ohmic:
-                out = out - cx["g_R"]
-            return out
+                dbal = dbal - cx["g_R"]
+            return jnp.concatenate([jnp.concatenate([jnp.zeros((M, M)), cdE[:, None]], 1),
+                                    jnp.concatenate([n_ner, dbal[None]])[None]], 0)
 
         def psi_row(u, psi, E_k, cx):
             """psi's equation at every node: electroneutrality sum z u = 0, or Poisson's
