@@ -244,7 +244,7 @@ def main(argv=None) -> int:
     except BadData as e:
         print(f"skipped: {e} (the data set peo_litfsi_operando; give its folder with --data)", file=sys.stderr)
         return 1
-    out = run(data, quick=args.quick, progress=True)
+    out = run(data, quick=args.quick)  # no progress bar: the output is the report
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     png, js = fresh(folder / "peo_litfsi.png"), fresh(folder / "peo_litfsi.json")
