@@ -13,8 +13,11 @@ E0 = 0 V vs RHE, D(H+) = 9.3e-9 m^2/s, nu = 1e-6 m^2/s, swept from +0.022 to -0.
 relative errors (the currents span two decades) and, for comparison, with each residual
 divided by the largest current; they are printed beside the reported k0 = 3.9e-7 m/s,
 alpha = 1.45, with a classical Tafel analysis of a stated region and the Levich limit.
+The figure (data and fits, linear and log |j|) and a JSON report go to the ``--out``
+folder (default ``her_rde_out``, created) as ``her_rde.png`` and ``her_rde.json``; an
+existing file is never overwritten (``her_rde_2.png``, ... instead).
 
-    python examples/her_rde.py [--data PATH] [--plot FILE.png] [-o REPORT.json]
+    python examples/her_rde.py [--data PATH] [--out DIR] [--ru]
 """
 
 from __future__ import annotations
@@ -164,10 +167,10 @@ def plot(path, E, j, fits: dict, model, choice: str) -> None:
     print(f"wrote {path}")
 
 
-def with_ru(E, j, cond) -> None:
+def with_ru(E, j, cond) -> dict:
     """k0, alpha and an uncompensated resistance fitted together, each weighting: the model
     with ``Ru = Ru`` and ``param Ru`` in [1e-3, 10] ohm (ohm cm^2 with the file's area),
-    written to a temporary folder."""
+    written to a temporary folder.  Returns each weighting's fit report."""
     import tempfile
 
     import mechlang
@@ -175,6 +178,7 @@ def with_ru(E, j, cond) -> None:
     text = MODEL.read_text(encoding="utf-8")
     text = text.replace("param alpha", "param Ru    = 0.1 ohm     in [1e-3 ohm, 10 ohm] log\nparam alpha", 1)
     text = text.replace("  T         = 298.15 K\n", "  T         = 298.15 K\n  Ru        = Ru\n", 1)
+    reports = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / MODEL.name
         path.write_text(text, encoding="utf-8")
@@ -182,10 +186,22 @@ def with_ru(E, j, cond) -> None:
         for w in WEIGHTINGS:
             r = mechlang.fit(path, {EXPERIMENT: {"E": E, "I": j * cond["area"]}}, fit=["k0", "alpha", "Ru"],
                              weighting=w, progress=False)
+            reports[w] = r.report()
             at_bound = [d.message for d in r.warnings if "bound" in d.message]
             print(f"  weighting {w:<9} k0 {r.values['k0']:.3e} ± {r.stderr['k0']:.1e}  alpha {r.values['alpha']:.3f} "
                   f"± {r.stderr['alpha']:.3f}  Ru {r.values['Ru']:.3g} ± {r.stderr['Ru']:.1g}  loss {r.loss:.4g}"
                   + (f"  ({'; '.join(at_bound)})" if at_bound else ""))
+    return reports
+
+
+def fresh(path: Path) -> Path:
+    """``path``, or ``name_2.ext``, ... if it exists: never over a user's file."""
+    k = 2
+    out = path
+    while out.exists():
+        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
+        k += 1
+    return out
 
 
 def main(argv=None) -> int:
@@ -193,22 +209,25 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
                     help="the LSV table (default: ../shared/data/her_pt_rde/her_pt_rde_lsv.csv "
                          "from the repository root)")
-    ap.add_argument("--plot", metavar="FILE.png", help="figure of the data and fits, linear and log |j|")
-    ap.add_argument("-o", "--output", metavar="REPORT.json", help="write the fits as JSON")
+    ap.add_argument("--out", default="her_rde_out", metavar="DIR",
+                    help="folder for her_rde.png (data and fits, linear and log |j|) and her_rde.json (the fits); "
+                         "created; an existing file is not overwritten (default: %(default)s)")
     ap.add_argument("--ru", action="store_true",
                     help="also fit an uncompensated resistance (Ru, ohm cm^2 with the file's 1 cm^2) with k0 and alpha")
     args = ap.parse_args(argv)
 
     data_path = args.data.resolve()
-    for out in (args.plot, args.output):
-        if out and Path(out).resolve() == data_path:
-            print(f"her_rde: refusing to overwrite the data file {data_path}", file=sys.stderr)
-            return 2
     try:
         E, j = read_lsv(data_path)
     except BadData as e:
         print(f"her_rde: {e}\n  Pass the HER LSV table (E vs RHE in V, j in mA/cm^2) with --data FILE.",
               file=sys.stderr)
+        return 2
+    folder = Path(args.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"her_rde: cannot make the --out folder '{args.out}': {e.strerror or e}", file=sys.stderr)
         return 2
 
     import mechlang
@@ -251,19 +270,19 @@ def main(argv=None) -> int:
     for w, r in fits.items():
         for d in r.warnings:
             print(f"  {w}: {d.format(False)}", file=sys.stderr)
-    if args.ru:
-        with_ru(E, j, cond)
-    if args.output:
-        out = {"data": str(data_path), "n_points": len(E), "chosen_weighting": choice, "reported": REPORTED,
-               "levich_A_m2": lim, "max_measured_A_m2": jmax,
-               "fits": {w: {**r.report(), **rows[w]} for w, r in fits.items()},
-               "reported_residual": rep,
-               "tafel": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in taf.items()} for taf in tafels]}
-        with open(args.output, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=2, default=float)
-        print(f"wrote {args.output}")
-    if args.plot:
-        plot(args.plot, E, j, fits, model, choice)
+    ru = with_ru(E, j, cond) if args.ru else None
+    report_path, plot_path = fresh(folder / "her_rde.json"), fresh(folder / "her_rde.png")
+    out = {"data": str(data_path), "n_points": len(E), "chosen_weighting": choice, "reported": REPORTED,
+           "levich_A_m2": lim, "max_measured_A_m2": jmax,
+           "fits": {w: {**r.report(), **rows[w]} for w, r in fits.items()},
+           "reported_residual": rep,
+           "tafel": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in taf.items()} for taf in tafels]}
+    if ru is not None:
+        out["fits_with_ru"] = ru
+    with open(report_path, "x", encoding="utf-8") as fh:
+        json.dump(out, fh, indent=2, default=float)
+    print(f"wrote {report_path}")
+    plot(plot_path, E, j, fits, model, choice)
     print(f"total {time.perf_counter() - T_START:.1f} s")
     return 0
 
