@@ -10,8 +10,12 @@ bounds) by Levenberg-Marquardt from the file's start (Ka = 3e-5 M, kd = 2e4 s^-1
 The script prints truth, start, fit +- standard error and their correlation, and, as
 physics checks, the steady-state current at each radius against its two limits:
 2 pi F r D_H [H+] (H+ alone) and 2 pi F r (D_H [H+] + D_HA [HA]) (HA fully labile).
+The figure (data, fits and steady-state currents) and a JSON report go to the ``--out``
+folder (default ``dissociative_ce_out``, created) as ``dissociative_ce.png`` and
+``dissociative_ce.json``; an existing file is never overwritten (``dissociative_ce_2.png``,
+... instead).
 
-    python examples/dissociative_ce.py [--plot FILE.png] [-o REPORT.json] [--seed N]
+    python examples/dissociative_ce.py [--out DIR] [--seed N]
 """
 
 from __future__ import annotations
@@ -43,18 +47,14 @@ FIT_OPTIONS = {"points": 120, "first_cell": 1e-6, "ca_steps": 400, "newton": 10}
 LONG = 100.0  # s: duration of the runs that give the steady-state currents
 
 
-def check_output(path: str | None, what: str) -> Path | None:
-    """A writable file name for an output, or exit with a message before any work."""
-    if path is None:
-        return None
-    p = Path(path)
-    if p.is_dir():
-        sys.exit(f"dissociative_ce: {what} '{path}' is a folder; give a file name")
-    if not p.resolve().parent.is_dir():
-        sys.exit(f"dissociative_ce: the folder of {what} '{path}' does not exist; create it first")
-    if p.resolve() in (MECH, Path(__file__).resolve()):
-        sys.exit(f"dissociative_ce: refusing to write {what} over '{path}', a file of this example")
-    return p
+def fresh(path: Path) -> Path:
+    """``path``, or ``name_2.ext``, ... if it exists: never over a user's file."""
+    k = 2
+    out = path
+    while out.exists():
+        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
+        k += 1
+    return out
 
 
 def make_data(model, seed: int) -> dict:
@@ -140,12 +140,16 @@ def plot(path: Path, result, steady: list) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--plot", metavar="FILE.png", help="plot data, fits and steady-state currents")
-    ap.add_argument("-o", "--output", metavar="REPORT.json", help="write the fit report as JSON")
+    ap.add_argument("--out", default="dissociative_ce_out", metavar="DIR",
+                    help="folder for dissociative_ce.png (data, fits, steady-state currents) and dissociative_ce.json "
+                         "(the fit report); created; an existing file is not overwritten (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     args = ap.parse_args(argv)
-    plot_path = check_output(args.plot, "the plot")
-    report_path = check_output(args.output, "the report")
+    folder = Path(args.out)
+    try:  # before any work
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        sys.exit(f"dissociative_ce: cannot make the --out folder '{args.out}': {e.strerror or e}")
 
     import jax
 
@@ -195,14 +199,14 @@ def main(argv=None) -> int:
     print("  fraction = (I_ss - I_H) / (I_labile - I_H): the share of the undissociated acid that reaches the "
           "electrode as H+")
 
-    if report_path:
-        report = result.report()
-        report.update(truth=TRUTH, start=start, table=rows, correlation_Ka_kd=r, kb=kb, kb_relative_error=kb_rel, steady_state=steady,
-                      noise=NOISE, seed=args.seed, data_options=DATA_OPTIONS, fit_options=FIT_OPTIONS)
-        report_path.write_text(json.dumps(report, indent=2, default=float), encoding="utf-8")
-        print(f"wrote {report_path}")
-    if plot_path:
-        plot(plot_path, result, steady)
+    report_path, plot_path = fresh(folder / "dissociative_ce.json"), fresh(folder / "dissociative_ce.png")
+    report = result.report()
+    report.update(truth=TRUTH, start=start, table=rows, correlation_Ka_kd=r, kb=kb, kb_relative_error=kb_rel, steady_state=steady,
+                  noise=NOISE, seed=args.seed, data_options=DATA_OPTIONS, fit_options=FIT_OPTIONS)
+    with open(report_path, "x", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2, default=float)
+    print(f"wrote {report_path}")
+    plot(plot_path, result, steady)
     print(f"total {time.perf_counter() - T_START:.1f} s (data {t_data:.1f} s, fit {result.wall_time:.1f} s, "
           f"steady states {t_steady:.1f} s)")
     return 0
