@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mechlang.inverse.parallel import shard_batch
+from mechlang.inverse.parallel import shard_batch, to_host
 from mechlang.inverse.problem import Problem
 
 
@@ -66,13 +66,14 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
 
     def value_jac(s):  # the batch spread over the devices; padding dropped
         x, k = shard_batch(s)
-        return tuple(np.asarray(a)[:k] for a in value_jac_b(x, y_dev))
+        return tuple(to_host(a, k) for a in value_jac_b(x, y_dev))
 
     s = np.array(starts, float)
     k, p = s.shape
     lo, hi = problem.box()
     r, J, ok = value_jac(s)
-    out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
+    with np.errstate(over="ignore"):  # a far-off start may overflow: its loss is inf
+        out = Outcome(s, np.sum(r**2, axis=1), np.zeros(k, bool))
     out.n_grad += k * n_exp  # a Jacobian evaluation includes its forward run
     lam = np.full(k, 1e-3)
     nu = np.full(k, 2.0)
@@ -120,7 +121,9 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             # needs no further evaluation, and a Jacobian costs about 2 to 3.5 forward runs.
             rc, Jc, okc = value_jac(np.where(trying[:, None], cand, s))
             out.n_grad += int(trying.sum()) * n_exp
-            lc = np.where(okc, np.sum(rc**2, axis=1), np.inf)  # a failed simulation is a rejected step
+            # A failed simulation, or one whose loss overflows to inf, is a rejected step.
+            with np.errstate(over="ignore"):
+                lc = np.where(okc, np.sum(rc**2, axis=1), np.inf)
             accept = trying & np.isfinite(lc) & (lc < out.loss)
             # Nielsen's damping update from the gain ratio actual / predicted reduction.
             d = cand - s
@@ -140,7 +143,8 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
             trying &= ~accept
             trying &= lam < 1e12
         # Convergence: no improvement possible, or a relative change below tol.
-        rel = (out.loss - trial_loss) / np.maximum(out.loss, 1e-300)
+        with np.errstate(invalid="ignore"):  # inf / inf from an infinite loss: not converged
+            rel = (out.loss - trial_loss) / np.maximum(out.loss, 1e-300)
         small_step = np.max(np.abs(trial_s - s), axis=1) < 1e-9
         done = active & (~improved | (rel < tol) | small_step)
         out.converged |= done & (improved | (rel < tol) | small_step | (lam >= 1e12) | cornered)
@@ -202,13 +206,13 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
     s = to_w(x)
     state = jax.vmap(opt.init)(s)
     scales = jnp.maximum(jax.jit(jax.vmap(loss))(s), 1e-300)
-    out = Outcome(np.asarray(s), np.full(k, np.inf), np.zeros(k, bool), n_sim=k * n_exp)
+    out = Outcome(to_host(s, k), np.full(k, np.inf), np.zeros(k, bool), n_sim=k * n_exp)
     bar = _progress(max_iter, progress, method)
     prev = np.full(k, np.inf)
     quiet = np.zeros(k, int)  # consecutive iterations with a relative change below tol
     for it in range(max_iter):
         s, state, value = batched(s, state, scales)
-        value = np.asarray(value)[:k]
+        value = to_host(value, k)
         out.iterations = it + 1
         # Adam: one gradient per iteration.  L-BFGS: the gradient and, typically, one more
         # trial point of the line search (an estimate: the zoom search may take more).
@@ -222,12 +226,12 @@ def first_order(problem: Problem, starts: np.ndarray, method: str, max_iter: int
         if np.all(quiet >= 3):
             break
     bar.close()
-    final = np.asarray(jax.jit(jax.vmap(loss))(s))[:k]
-    out.s = np.asarray(to_s(s))[:k]
+    final = to_host(jax.jit(jax.vmap(loss))(s), k)
+    out.s = to_host(to_s(s), k)
     value_jac_b, _ = problem.jacobian()  # the Jacobian at the final points, for the error bars
     xs, _ = shard_batch(out.s)
     ys, _ = shard_batch(np.broadcast_to(problem.y, (xs.shape[0], problem.y.size)))
-    r, J, ok = (np.asarray(a)[:k] for a in value_jac_b(xs, ys))
+    r, J, ok = (to_host(a, k) for a in value_jac_b(xs, ys))
     out.J, out.r, out.ok = J, r, ok
     out.n_grad += k * n_exp
     out.loss = final
