@@ -1791,6 +1791,8 @@ class _Builder:
             expr = expr.subs({sym: self.values[sym.name].expr for sym in syms})
         if expr.free_symbols:
             return None
+        if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            return -math.inf if expr == -sympy.oo else (math.nan if expr.has(sympy.nan) else math.inf)
         try:
             z = complex(expr.evalf())
         except (TypeError, ValueError, ZeroDivisionError):
@@ -1826,10 +1828,10 @@ class _Builder:
                     bad = not math.isfinite(value) or (key in ("D", "Vm") and (value < 0 or (strict and value == 0)))
                     if bad:
                         unit = {"D": " m^2/s", "Vm": " m^3/mol", "t_plus": ""}[key]
-                        need = {"D": "positive" if strict else "not negative", "Vm": "not negative",
-                                "t_plus": "finite"}[key]
-                        self.err(f"{key} of species '{name}' is {value:.4g}{unit} {text}; it must be "
-                                 f"{need}" + (" and finite" if key != "t_plus" else ""), props[key].value.span,
+                        need = {"D": "positive and finite" if strict else "finite and not negative",
+                                "Vm": "finite and not negative", "t_plus": "finite"}[key]
+                        self.err(f"{key} of species '{name}' is {value:.4g}{unit} {text}; it must be {need}",
+                                 props[key].value.span,
                                  "evaluated with the values the file gives")
                         break
 
