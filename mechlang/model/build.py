@@ -1815,12 +1815,13 @@ class _Builder:
                 if expr is None or key not in props:
                     continue
                 read = sorted({sym.name[1:-1] for sym in expr.free_symbols if sym.name.startswith("[")})
-                where = [("at the bulk concentration" + ("s" if len(read) > 1 else "")
-                          + (" (" + ", ".join(f"[{x}] = {self.numeric(bulk[x]):g} mM" for x in read
-                                              if x in bulk and self.numeric(bulk[x]) is not None) + ")"
-                             if read else ""), bulk, key == "D")]
+                at_bulk = [f"[{x}] = {c:g} mM" for x in read if x in bulk
+                           for c in [self.numeric(bulk[x])] if c is not None]
+                text = (f" at the bulk concentration{'s' if len(at_bulk) > 1 else ''} ({', '.join(at_bulk)})"
+                        if at_bulk else "")
+                where = [(text, bulk, key == "D")]
                 if name in read:  # the species used up (an electrode at its limiting current)
-                    where.append((f"where [{name}] = 0 (used up at the electrode)", {**bulk, name: 0}, False))
+                    where.append((f" where [{name}] = 0 (used up at the electrode)", {**bulk, name: 0}, False))
                 for text, concs, strict in where:
                     value = self.numeric(expr, concs)
                     if value is None:
@@ -1830,7 +1831,7 @@ class _Builder:
                         unit = {"D": " m^2/s", "Vm": " m^3/mol", "t_plus": ""}[key]
                         need = {"D": "positive and finite" if strict else "finite and not negative",
                                 "Vm": "finite and not negative", "t_plus": "finite"}[key]
-                        self.err(f"{key} of species '{name}' is {value:.4g}{unit} {text}; it must be {need}",
+                        self.err(f"{key} of species '{name}' is {value:.4g}{unit}{text}; it must be {need}",
                                  props[key].value.span,
                                  "evaluated with the values the file gives")
                         break
