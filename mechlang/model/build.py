@@ -24,6 +24,8 @@ Choices this pass makes where the language page is silent:
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -126,6 +128,19 @@ def _names_in(e) -> list[ast.Name]:
 
     walk(e)
     return out
+
+
+def _numbers_in(e) -> list[ast.Number]:
+    """The numbers written in an expression."""
+    if isinstance(e, ast.Number):
+        return [e]
+    if isinstance(e, ast.BinOp):
+        return _numbers_in(e.left) + _numbers_in(e.right)
+    if isinstance(e, ast.UnaryOp):
+        return _numbers_in(e.operand)
+    if isinstance(e, ast.Call):
+        return [n for a in (*e.args, *(k.value for k in e.kwargs)) for n in _numbers_in(a)]
+    return []
 
 
 def _concs_in(e) -> list[ast.Conc]:
@@ -237,6 +252,7 @@ _GEOMETRY_ARGS = {
     "symmetric_cell": (("L",), (), "symmetric_cell(L = 3 mm)"),  # transport concentrated
 }
 _GEOMETRIES = tuple(_GEOMETRY_ARGS)
+_SCHMIDT_MIN = 100.0  # rotating_disk's velocity series is accurate above this nu/D (a warning below)
 _FUTURE_GEOMETRIES = ("band", "disk", "microdisk")
 _ALL_EXPERIMENT_KEYS = sorted(
     {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS) | {"current_density"}
@@ -260,6 +276,7 @@ class _Builder:
         self.species_with_bad_props: set[str] = set()  # no "missing D" echo for these
         self.law_ir: dict[str, ir.UserLaw] = {}
         self.d_depends: list[tuple[str, str, Span]] = []  # (species, the other species its D reads, where)
+        self.rotation = False  # lowering a rotation rate: Hz counts revolutions per second
 
     # -- diagnostics ----------------------------------------------------------------------
     def err(self, message: str, span: Span | None, *notes: str) -> None:
@@ -339,7 +356,7 @@ class _Builder:
                 return sympy.Integer(int(e.text)), U.DIMENSIONLESS
             return sympy.Float(e.text, 15), U.DIMENSIONLESS
         try:
-            info = U.parse_unit(e.unit)
+            info = U.parse_unit(e.unit, rotation=self.rotation)
         except U.UnitError as x:
             notes = ()
             first = e.unit.replace("*", " ").replace("/", " ").split()
@@ -498,7 +515,7 @@ class _Builder:
             if unit is None:
                 return "", 1.0
             try:
-                info = U.parse_unit(unit)
+                info = U.parse_unit(unit, rotation=self.rotation)
             except U.UnitError:
                 return "", 1.0
             if info.offset:
@@ -739,6 +756,8 @@ class _Builder:
             D, D_expr = None, None
             if "D" in props and _concs_in(props["D"].value):
                 D_expr = self.diffusion_of_concentration(name, props["D"].value)
+                if D_expr is None:  # reported: no "has no diffusion coefficient" echo
+                    self.species_with_bad_props.add(name)
             elif "D" in props:
                 D = self.make_value(f"{name}.D", props["D"].value, "species", U.LENGTH**2 / U.TIME, "D")
             if "c" in props:
@@ -1402,7 +1421,13 @@ class _Builder:
         for key, a in entries.items():
             if key in applicable:
                 continue
-            if key in _ALL_EXPERIMENT_KEYS:
+            if key == "current_density" and technique == "galvanostatic":
+                self.err("'current_density' (a programmed current density) belongs to 'transport concentrated' "
+                         "(a symmetric cell); this galvanostatic experiment takes a constant 'current' (A)",
+                         a.name.span, "write 'current = ...' in A (the current density times the area), "
+                         "e.g. 'current = -10 uA'")
+                suggested.add("current")  # no "needs 'current'" echo
+            elif key in _ALL_EXPERIMENT_KEYS:
                 self.err(f"'{key}' does not apply to {technique}", a.name.span,
                          f"{technique} takes {', '.join(required + optional)}")
             else:
@@ -1476,6 +1501,12 @@ class _Builder:
                 self.err(f"a concentration-dependent D (species '{varying[0]}') with convection is not "
                          "supported yet", entries["geometry"].value.span)
                 ok = False
+        if ok and geometry == "thin_layer" and "migration" in self.transport_ir:
+            self.err("migration in a thin layer is not supported: the closed cell has no far boundary for "
+                     "the current", entries["geometry"].value.span,
+                     "migration holds the far end of the domain at the bulk with phi = 0, where the current "
+                     "leaves; a thin layer's wall is closed. Use planar (semi-infinite) or leave migration out")
+            ok = False
         if ok and ("convection" in self.transport_ir) != (geometry == "rotating_disk"):
             if geometry == "rotating_disk":
                 self.err("a rotating disk needs convection: write 'transport diffusion, convection'",
@@ -1491,7 +1522,13 @@ class _Builder:
         values_ok = True
 
         def setting(key: str, e) -> str | None:
-            v = self.make_value(f"{name}.{key}", e, "experiment", _KEY_DIMS[key], key)
+            if key == "omega" and not self.rotation_without_hertz_params(e):
+                return None
+            self.rotation = key == "omega"  # a number in Hz there counts revolutions per second
+            try:
+                v = self.make_value(f"{name}.{key}", e, "experiment", _KEY_DIMS[key], key)
+            finally:
+                self.rotation = False
             if v is None:
                 return None
             val = self.values[v]
@@ -1520,6 +1557,9 @@ class _Builder:
                     n.name == "t" for n in _names_in(entries[key].value)):
                 programme = self.programme(entries[key].value)  # a current density that varies in time
                 values_ok &= programme is not None
+                continue
+            if key == "current" and key in entries and not self.constant_current(entries[key].value, concentrated):
+                values_ok = False
                 continue
             if key in entries:
                 v = setting(key, entries[key].value)
@@ -1603,6 +1643,39 @@ class _Builder:
         if not values_ok:
             return None
         return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points, programme=programme)
+
+    def constant_current(self, e, concentrated: bool) -> bool:
+        """``current = EXPR`` with the time ``t`` in it is an error that says where a programmed
+        current belongs (the galvanostatic waveform applies a constant current)."""
+        t = next((n for n in _names_in(e) if n.name == "t" and "t" not in self.d.params), None)
+        if t is None:
+            return True
+        if concentrated:
+            self.err("a current that varies in time is written as a current density with transport "
+                     "concentrated", t.span, "write 'current_density = ...' (A/area), an expression of t")
+        else:
+            self.err("a current that varies in time (an expression of t) is not supported in a galvanostatic "
+                     "experiment: it applies a constant current; a programmed current density "
+                     "('current_density = ...' of t) belongs to 'transport concentrated'", t.span,
+                     "write a constant current, e.g. 'current = -10 uA', or one experiment per constant "
+                     "current")
+        return False
+
+    def rotation_without_hertz_params(self, e) -> bool:
+        """A rotation rate that reads a parameter written in Hz is an error: there Hz is 1/s
+        (a parameter may be any frequency), while ``omega = 16 Hz`` means 16 rev/s."""
+        for n in _names_in(e):
+            p = self.d.params.get(n.name)
+            if p is None:
+                continue
+            units = [x.unit for x in _numbers_in(p.value) if x.unit]
+            if any(U.is_hertz(f) for u in units for f in re.findall(r"[^\W\d]\w*", u)):
+                self.err(f"the rotation rate reads '{n.name}', a parameter written in Hz: in a parameter Hz is "
+                         "1/s (read as rad/s here), not revolutions per second", n.span,
+                         f"write '{n.name}' in rpm, rev/s (rps) or rad/s; '{n.name}' is declared at "
+                         f"{_where(p.name.span)}")
+                return False
+        return True
 
     def programme(self, e):
         """``current_density = EXPR`` with the time ``t`` in it: the SymPy expression (SI)."""
@@ -1699,9 +1772,94 @@ class _Builder:
                 p.name.name == "t_plus" for p in self.d.species[salts[0]][0].props):
             self.err(f"species '{salts[0]}' (the salt of 'transport concentrated') needs a transference "
                      "number", sp.span, f"add t_plus = ..., e.g. 'species {salts[0]}: ..., t_plus = 0.4'")
-        if sp.D is None and sp.D_expr is None and salts[0] not in self.species_with_bad_props:
+        if sp.D is None and sp.D_expr is None and salts[0] not in self.species_with_bad_props and not any(
+                p.name.name == "D" for p in self.d.species[salts[0]][0].props):
             self.err(f"species '{salts[0]}' (the salt) has no diffusion coefficient", sp.span,
                      f"add D = ..., e.g. 'species {salts[0]}: ..., D = 1e-7 cm^2/s'")
+
+    # -- checks with the file's values -------------------------------------------------------
+    def numeric(self, expr, concs: dict[str, sympy.Expr] | None = None) -> float | None:
+        """The number an expression of values (and ``[X]``, replaced by ``concs``) takes with
+        the file's values; nan where it is not real, None where it is not a number."""
+        expr = sympy.sympify(expr)
+        if concs:
+            expr = expr.subs({sympy.Symbol(f"[{k}]"): v for k, v in concs.items()})
+        for _ in range(50):
+            syms = {sym for sym in expr.free_symbols if sym.name in self.values}
+            if not syms:
+                break
+            expr = expr.subs({sym: self.values[sym.name].expr for sym in syms})
+        if expr.free_symbols:
+            return None
+        if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+            return -math.inf if expr == -sympy.oo else (math.nan if expr.has(sympy.nan) else math.inf)
+        try:
+            z = complex(expr.evalf())
+        except (TypeError, ValueError, ZeroDivisionError):
+            return math.nan
+        return z.real if z.imag == 0 else math.nan
+
+    def check_coefficients(self) -> None:
+        """D (and a salt's t_plus and Vm) with the file's values: D positive and finite at the
+        bulk concentrations, and a D(c) not negative (nor infinite) where its species is used
+        up; t_plus and Vm finite there.  Newton's method would otherwise fail, much later."""
+        dissolved = {n: sp for n, sp in self.species_ir.items() if not sp.surface and not sp.solid}
+        bulk = {n: sympy.Symbol(sp.c) for n, sp in dissolved.items() if sp.c}
+        for name, sp in dissolved.items():
+            if name in self.species_with_bad_props:
+                continue
+            props = {p.name.name: p for p in self.d.species[name][0].props}
+            coefficients = [("D", sp.D_expr if sp.D_expr is not None else (sympy.Symbol(sp.D) if sp.D else None))]
+            coefficients += [("t_plus", sp.t_plus), ("Vm", sp.Vm)]
+            for key, expr in coefficients:
+                if expr is None or key not in props:
+                    continue
+                read = sorted({sym.name[1:-1] for sym in expr.free_symbols if sym.name.startswith("[")})
+                at_bulk = [f"[{x}] = {c:g} mM" for x in read if x in bulk
+                           for c in [self.numeric(bulk[x])] if c is not None]
+                text = (f" at the bulk concentration{'s' if len(at_bulk) > 1 else ''} ({', '.join(at_bulk)})"
+                        if at_bulk else "")
+                where = [(text, bulk, key == "D")]
+                if name in read:  # the species used up (an electrode at its limiting current)
+                    where.append((f" where [{name}] = 0 (used up at the electrode)", {**bulk, name: 0}, False))
+                for text, concs, strict in where:
+                    value = self.numeric(expr, concs)
+                    if value is None:
+                        continue
+                    bad = not math.isfinite(value) or (key in ("D", "Vm") and (value < 0 or (strict and value == 0)))
+                    if bad:
+                        unit = {"D": " m^2/s", "Vm": " m^3/mol", "t_plus": ""}[key]
+                        need = {"D": "positive and finite" if strict else "finite and not negative",
+                                "Vm": "finite and not negative", "t_plus": "finite"}[key]
+                        self.err(f"{key} of species '{name}' is {value:.4g}{unit}{text}; it must be {need}",
+                                 props[key].value.span,
+                                 "evaluated with the values the file gives")
+                        break
+
+    def check_schmidt(self, steps, experiments: dict[str, ir.Experiment]) -> None:
+        """The rotating disk's velocity (Cochran's series, geometries/rotating_disk) is accurate
+        for Sc = nu/D of 100 or more (liquids): a warning below, with the file's values."""
+        active = dict.fromkeys(s for st in steps if st.is_electron_transfer
+                               for s, _ in (*st.reactants, *st.products))
+        for e in experiments.values():
+            if e.geometry != "rotating_disk" or not e.settings.get("nu"):
+                continue
+            nu = self.numeric(sympy.Symbol(e.settings["nu"]))
+            low = []  # (Sc, species, D) below the limit
+            for s in active:
+                sp = self.species_ir.get(s)
+                if sp is None or sp.surface or sp.solid or not sp.D:
+                    continue
+                D = self.numeric(sympy.Symbol(sp.D))
+                if nu is not None and D is not None and D > 0 and nu / D < _SCHMIDT_MIN * (1 - 1e-9):
+                    low.append((nu / D, s, D))
+            if low:  # the lowest Sc is the worst
+                sc, s, D = min(low)
+                self.warn(f"the Schmidt number nu/D of species '{s}' is {sc:.3g} in experiment '{e.name}': "
+                          f"the rotating disk's velocity series is accurate for Sc >= {_SCHMIDT_MIN:g} (liquids)",
+                          self.values[e.settings["nu"]].span,
+                          "below it the current comes out too high (by about 1.6 % at Sc = 10 and 12 % at "
+                          f"Sc = 1); nu = {nu:.3g} m^2/s, D = {D:.3g} m^2/s")
 
     def warnings(self) -> None:
         if "concentrated" in self.transport_ir:  # the salt is used by no step, by design
@@ -1760,6 +1918,9 @@ class _Builder:
                          span, f"write its value instead, or add '{other}' to a step")
         if "migration" in transport:
             self.check_migration(experiments)
+        if not any(d.severity == "error" for d in self.diags):  # the values are sound: check them
+            self.check_coefficients()
+            self.check_schmidt(steps, experiments)
         self.warnings()
         mech = self.d.mechanism
         return ir.Model(

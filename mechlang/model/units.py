@@ -3,9 +3,11 @@
 A unit is written as factors ``NAME[^EXP]`` (or ``NAME**EXP``) joined by ``/``, ``*`` or a space
 (``cm^2/s``, ``M^-1 s^-1``, ``mV/s``).  ``/`` divides by the one factor that
 follows it.  Each name is an SI prefix on one of ``m L l mol M s A V C K Hz F ohm
-J eV g``, or one of ``min h rpm rad degC inch`` (``rad`` is dimensionless, so a rotation
-rate is written ``rad/s`` or ``rpm``, 1 rpm = 2π/60 rad/s).  ``h`` is the hour (not Planck's
-constant) and ``F`` is the farad (in an expression ``F`` is Faraday's constant;
+J eV g St``, or one of ``min h rpm rps rev rad degC inch`` (``rad`` is dimensionless, so a
+rotation rate is written ``rad/s``, ``rpm`` = ``rev/min`` (2π/60 rad/s) or ``rps`` = ``rev/s``
+(2π rad/s); ``cSt`` is the centistokes, 1e-6 m²/s).  In a rotation rate (``rotation=True``)
+``Hz`` counts revolutions per second like ``rps``; elsewhere it is 1/s.  ``h`` is the hour
+(not Planck's constant) and ``F`` is the farad (in an expression ``F`` is Faraday's constant;
 that is the expression's business, not this module's).
 
 Pint supplies the dimension of every unit and the size of the non-decimal ones
@@ -20,6 +22,7 @@ electrochemist reads them: ``length^2/time``, ``1/(concentration·time)``,
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -166,6 +169,7 @@ _PREFIXABLE = {
     "J": ("joule", Fraction(1)),
     "eV": ("electron_volt", None),
     "g": ("gram", Fraction(1, 1000)),
+    "St": ("stokes", Fraction(1, 10**4)),  # kinematic viscosity: 1 cSt = 1e-6 m^2/s
 }
 
 # names that are never read as prefix + base
@@ -173,6 +177,8 @@ _SPECIAL = {
     "min": "minute",
     "h": "hour",
     "rpm": "revolutions_per_minute",
+    "rps": "revolutions_per_second",
+    "rev": "revolution",
     "rad": "radian",
     "degC": "degree_Celsius",
     "inch": "inch",
@@ -266,9 +272,20 @@ class UnitInfo:
         return float(value * self.scale) + self.offset
 
 
+def is_hertz(name: str) -> bool:
+    """``Hz`` with or without a prefix."""
+    return name.endswith("Hz") and (name == "Hz" or name[:-2] in _PREFIXES)
+
+
+_REVOLUTION = Fraction(2 * math.pi)  # rad
+
+
 @lru_cache(maxsize=None)
-def parse_unit(text: str) -> UnitInfo:
+def parse_unit(text: str, rotation: bool = False) -> UnitInfo:
     """Parse a unit text such as ``cm^2/s`` or ``M^-1 s^-1``.
+
+    ``rotation``: the unit of a rotation rate, where ``Hz`` counts revolutions per second
+    (16 Hz = 16 rev/s = 100.5 rad/s); elsewhere ``Hz`` is 1/s.
 
     Raises:
         UnitError: unknown names, a unit starting with ``/``, an ambiguous
@@ -302,6 +319,8 @@ def parse_unit(text: str) -> UnitInfo:
                 f"or write negative exponents (e.g. 'J mol^-1 K^-1')"
             )
         _, size, off, d = _resolve_name(name)
+        if rotation and is_hertz(name):
+            size = size * _REVOLUTION
         names.append(name)
         if name in _OFFSET_UNITS:
             offset = off
