@@ -16,11 +16,12 @@ those of :mod:`mechlang.inverse.classical`.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
+import sys
 from pathlib import Path
 
+from mechlang.cli.common import outputs, write_json
 from mechlang.errors import DataError, error
 
 __all__ = ["add_parser", "run"]
@@ -145,39 +146,15 @@ def _alpha(value, option: str = "--alpha") -> float:
 
 
 def _guard_output(args, inputs) -> Path | None:
-    if not args.output:
-        return None
-    out = Path(args.output)
-    for p in inputs:
-        if Path(p).resolve() == out.resolve():
-            raise DataError(error(f"refusing to overwrite the input file '{out}' with the report"))
-    return out
-
-
-def _clean(x):
-    """JSON-safe copy: non-finite numbers become null, tuples lists."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, bool) or x is None or isinstance(x, str):
-        return x
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if isinstance(x, int):
-        return x
-    return v if math.isfinite(v) else None
+    """The report's path, checked before any analysis: its folder exists, it is no folder
+    and none of the input files."""
+    return outputs({"-o": args.output}, inputs)["-o"]
 
 
 def _write_report(out: Path | None, report: dict) -> None:
     if out is None:
         return
-    with open(out, "w", encoding="utf-8") as fh:
-        json.dump(_clean(report), fh, indent=2, allow_nan=False)
-        fh.write("\n")
-    print(f"wrote {out}")
+    write_json(out, report, stream=sys.stdout)
 
 
 def _g(x, digits: int = 5) -> str:

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from mechlang.errors import DataError, error
+from mechlang.cli.common import count, outputs, solver_options, write_json
+from mechlang.errors import DataError, ModelError, did_you_mean, error
+from mechlang.model.units import format_unit
 
 
 def add_parsers(sub) -> None:
     def common(p):
         p.add_argument("--data", action="append", required=True, metavar="EXPERIMENT=DATA.csv",
-                       help="measured curve of an experiment (repeat for a global fit)")
+                       help="measured curve of an experiment (repeat for a global fit, or for several data "
+                            "sets of one experiment)")
         p.add_argument("--fit", action="append", metavar="NAME[,NAME...]",
-                       help="parameters to fit (default: every param with bounds)")
+                       help="parameters to fit (default: every param with bounds); compare fits, in each "
+                            "candidate, the names it has")
         p.add_argument("--method", choices=("lm", "lbfgs", "adam"), default="lm")
-        p.add_argument("--starts", type=int, default=1, help="starting points, run as one batch")
+        p.add_argument("--starts", type=int, default=1, help="starting points, run as one batch (default 1)")
         p.add_argument("--weighting", choices=("max", "relative"), default="max",
                        help="divide each residual by its experiment's largest |I| (max) or by its own |I| "
                             "(relative, for data spanning decades of current)")
-        p.add_argument("--points", type=int, help="grid nodes of the simulations")
+        p.add_argument("--points", type=int, help="grid nodes of the simulations (at least 2)")
         p.add_argument("--dE", type=float, help="potential step of the simulations, V")
         p.add_argument("--newton", type=int, help="Newton iterations per time step")
         p.add_argument("--first-cell", type=float, help="first grid spacing as a fraction of the domain")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument("-o", "--output", metavar="REPORT.json")
-        p.add_argument("--plot", metavar="FIT.png")
+        p.add_argument("-o", "--output", metavar="REPORT.json", help="write the results as JSON")
+        p.add_argument("--plot", metavar="FIT.png",
+                       help="plot data, fits and residuals (.png, .pdf, .svg, ...; no extension: .png)")
 
     f = sub.add_parser("fit", help="fit parameters of a .mech file to measured curves")
     f.add_argument("file")
@@ -41,47 +45,91 @@ def add_parsers(sub) -> None:
 
 
 def _data(args) -> dict:
-    out = {}
+    """--data EXPERIMENT=FILE items as {experiment: file}; an experiment given several
+    times gets the list of its files (a transient and its profiles, say)."""
+    out: dict = {}
     for item in args.data:
         if "=" not in item:
             raise DataError(error(f"--data {item!r}: expected EXPERIMENT=DATA.csv"))
-        name, path = item.split("=", 1)
-        out[name.strip()] = path.strip()
-    return out
+        name, path = (s.strip() for s in item.split("=", 1))
+        if not name or not path:
+            raise DataError(error(f"--data {item!r}: expected EXPERIMENT=DATA.csv"))
+        out.setdefault(name, []).append(path)
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+def _files(data: dict) -> list:
+    return [f for v in data.values() for f in (v if isinstance(v, list) else [v])]
 
 
 def _names(args):
     if not args.fit:
         return None
-    return [n.strip() for item in args.fit for n in item.split(",") if n.strip()]
+    names = [n.strip() for item in args.fit for n in item.split(",") if n.strip()]
+    if not names:
+        raise DataError(error(f"--fit {args.fit[-1]!r}: expected parameter names, e.g. --fit k0,alpha"))
+    return list(dict.fromkeys(names))
 
 
-def _options(args) -> dict:
-    out = {}
-    if args.points:
-        out["points"] = args.points
-    if args.dE:
-        out["dE"] = args.dE
-    if args.newton:
-        out["newton"] = args.newton
-    if args.first_cell:
-        out["first_cell"] = args.first_cell
-    return out
+def _prepare(args, inputs: list) -> tuple[int, dict, dict]:
+    """Check every option value and output path before anything is simulated: (starts,
+    solver options, {"-o": Path | None, "--plot": Path | None})."""
+    starts = count(args.starts, "--starts", 1, "starting points")
+    options = solver_options(args)
+    paths = outputs({"-o": args.output, "--plot": args.plot}, inputs, plots=("--plot",))
+    return starts, options, paths
 
 
-def _guard(outputs, inputs) -> None:
-    for o in outputs:
-        if o is None:
-            continue
-        for i in inputs:
-            if Path(o).resolve() == Path(i).resolve():
-                raise DataError(error(f"refusing to overwrite the input file '{o}' with output"))
+def _announce(args, text: str) -> None:
+    """One line before the first compilation, which takes seconds before any progress bar
+    shows (only on a terminal, and not with --quiet)."""
+    if not args.quiet and sys.stderr.isatty():
+        print(text, file=sys.stderr, flush=True)
 
 
-def _write_json(path, payload) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, default=float)
-    print(f"wrote {path}", file=sys.stderr)
+def _g(x, digits: int = 6) -> str:
+    return f"{x:.{digits}g}" if x is not None and np.isfinite(x) else "nan"
+
+
+def _parameters(result) -> dict:
+    """name -> {value, stderr, unit} with units as the command line shows them."""
+    return {k: {"value": result.values[k], "stderr": result.stderr[k],
+                "unit": format_unit(result.units.get(k, ""))} for k in result.values}
+
+
+def _fit_report(result) -> dict:
+    report = dict(result.report())
+    report["parameters"] = _parameters(result)
+    notes = list(getattr(result, "data_notes", None) or [])
+    if notes:
+        report.setdefault("data_notes", notes)
+    return report
+
+
+def _starts_line(result) -> str | None:
+    """How the starts of a multi-start fit ended, and the spread of each parameter over
+    those that reached the best loss (``FitResult.spread``)."""
+    starts = result.starts or []
+    if len(starts) < 2:
+        return None
+    converged = sum(bool(s.get("converged")) for s in starts)
+    best = [s for s in starts if np.isfinite(s["loss"]) and s["loss"] <= result.loss * 1.01 + 1e-300]
+    text = f"  starts: {converged} of {len(starts)} converged, {len(best)} reached the best loss (within 1 %)"
+    if len(best) < 2 or not result.spread:
+        return text + "; no spread over one start"
+    spread = ", ".join(f"{k} {_g(v, 2)}" + (f" {format_unit(result.units.get(k))}" if result.units.get(k) else "")
+                       for k, v in result.spread.items())
+    return text + f"; spread (std) over those: {spread}"
+
+
+def _print_notes(results) -> None:
+    """The sentences of ``FitResult.data_notes`` (data points left out, ...), once each."""
+    seen = set()
+    for result in results:
+        for note in getattr(result, "data_notes", None) or []:
+            if note not in seen:
+                seen.add(note)
+                print(f"note: {note}", file=sys.stderr)
 
 
 def _print_fit(result) -> None:
@@ -89,13 +137,26 @@ def _print_fit(result) -> None:
           f"{'converged' if result.converged else 'NOT converged'}, {result.n_gradients} Jacobian/gradient "
           f"evaluations (each with its simulation) and {result.n_simulations} further simulations, "
           f"{result.wall_time:.1f} s")
-    width = max(len(k) for k in result.values)
+    width = max((len(k) for k in result.values), default=0)
     for k, v in result.values.items():
         se = result.stderr[k]
-        rel = f"({100 * se / abs(v):.2g} %)" if v else ""
-        print(f"  {k:<{width}} = {v:.6g} ± {se:.2g} {result.units.get(k, '')} {rel}".rstrip())
+        parts = [f"  {k:<{width}} = {_g(v)}"]
+        if np.isfinite(se):
+            parts.append(f"± {se:.2g}")
+        unit = format_unit(result.units.get(k, ""))
+        if unit:
+            parts.append(unit)
+        if not np.isfinite(se):
+            parts.append("(undetermined: no error bar)")
+        elif v:
+            parts.append(f"({100 * se / abs(v):.2g} %)")
+        print(" ".join(parts))
+    line = _starts_line(result)
+    if line:
+        print(line)
     for w in result.warnings:
         print(w.format(False), file=sys.stderr)
+    _print_notes([result])
 
 
 def plot_fits(path, fits: dict) -> None:
@@ -137,35 +198,111 @@ def plot_fits(path, fits: dict) -> None:
 
 
 def run_fit(args) -> int:
+    data = _data(args)
+    names = _names(args)
+    starts, options, paths = _prepare(args, [args.file, *_files(data)])
     from mechlang.inverse.fit import fit
 
-    data = _data(args)
-    _guard([args.output, args.plot], [args.file, *data.values()])
-    result = fit(args.file, data, fit=_names(args), method=args.method, starts=args.starts,
-                 progress=False if args.quiet else None, weighting=args.weighting, **_options(args))
+    _announce(args, "compiling the simulator...")
+    result = fit(args.file, data, fit=names, method=args.method, starts=starts,
+                 progress=False if args.quiet else None, weighting=args.weighting, **options)
     _print_fit(result)
-    if args.output:
-        _write_json(args.output, result.report())
-    if args.plot:
-        plot_fits(args.plot, {args.file: result})
+    if paths["-o"] is not None:
+        write_json(paths["-o"], _fit_report(result))
+    if paths["--plot"] is not None:
+        plot_fits(paths["--plot"], {args.file: result})
     return 0
 
 
+def _candidate_names(files, data: dict, names: list, options: dict) -> dict:
+    """{file: the names of ``names`` that candidate has}: each candidate fits those it has
+    (a note names the others); a name no candidate has is an error."""
+    from mechlang import load
+    from mechlang.inverse.problem import fingerprint, simulator
+    from mechlang.numerics.options import Options
+
+    opts = Options().with_(**options)
+    have = {}
+    for f in files:
+        model = load(f)
+        key = fingerprint(model)
+        public: set = set()
+        for experiment in data:
+            if experiment in model.experiments_:  # otherwise the fit says what is wrong
+                public.update(simulator(model, experiment, opts, key)._public)
+        have[f] = public
+    every = set().union(*have.values())
+    for n in names:
+        if n not in every:
+            raise ModelError(error(f"--fit {n}: no candidate has a parameter '{n}'{did_you_mean(n, every)}"))
+    out = {}
+    for f in files:
+        mine = [n for n in names if n in have[f]]
+        missing = [n for n in names if n not in have[f]]
+        if not mine:
+            raise ModelError(error(f"{f}: none of the --fit names ({', '.join(names)}) is a parameter of "
+                                   "this candidate; add one of its own to --fit"))
+        if missing:
+            print(f"note: {f} has no {', '.join(missing)}: fitting {', '.join(mine)}", file=sys.stderr)
+        out[str(f)] = mine
+    return out
+
+
+def _table(header: list[str], rows: list[list[str]], left: int) -> list[str]:
+    """Columns two spaces apart, each as wide as its widest cell; the first ``left``
+    columns aligned left, the rest (numbers) right."""
+    widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if k < left else c.rjust(w)
+                         for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(header)] + [line(r) for r in rows]
+
+
 def run_compare(args) -> int:
+    data = _data(args)
+    names = _names(args)
+    starts, options, paths = _prepare(args, [*args.files, *_files(data)])
     from mechlang.inverse.fit import compare
 
-    data = _data(args)
-    _guard([args.output, args.plot], [*args.files, *data.values()])
-    comparison = compare(args.files, data, fit=_names(args), method=args.method, starts=args.starts,
-                         progress=False if args.quiet else None, weighting=args.weighting, **_options(args))
-    print(f"{'rank':<5}{'file':<32}{'AIC':>12}{'ΔAIC':>9}{'BIC':>12}{'ΔBIC':>9}{'loss':>12}")
-    for i, e in enumerate(comparison.ranking, 1):
-        print(f"{i:<5}{Path(e['file']).name:<32}{e['aic']:>12.2f}{e['delta_aic']:>9.2f}"
-              f"{e['bic']:>12.2f}{e['delta_bic']:>9.2f}{e['loss']:>12.4g}")
+    per_file = _candidate_names(args.files, data, names, options) if names else None
+    _announce(args, "compiling the simulator of each candidate before its fit...")
+    comparison = compare(args.files, data, fit=per_file, method=args.method, starts=starts,
+                         progress=False if args.quiet else None, weighting=args.weighting, **options)
+    ranking = []
+    for e in comparison.ranking:
+        result = comparison.fits[e["file"]]
+        entry = dict(e)
+        entry["parameters"] = _parameters(result)
+        entry["converged"] = bool(result.converged)
+        entry["warnings"] = [w.format(False) for w in result.warnings]
+        notes = list(getattr(result, "data_notes", None) or [])
+        if notes:
+            entry.setdefault("data_notes", notes)
+        ranking.append(entry)
+    shown = [Path(e["file"]).name for e in ranking]
+    if len(set(shown)) < len(shown):  # the same name in two folders: show the paths
+        shown = [str(e["file"]) for e in ranking]
+    rows = [[str(i), name, f"{e['aic']:.2f}", f"{e['delta_aic']:.2f}", f"{e['bic']:.2f}",
+             f"{e['delta_bic']:.2f}", f"{e['loss']:.4g}", "yes" if e["converged"] else "NO",
+             str(len(e["warnings"]))]
+            for i, (name, e) in enumerate(zip(shown, ranking), 1)]
+    header = ["rank", "file", "AIC", "ΔAIC", "BIC", "ΔBIC", "loss", "converged", "warnings"]
+    lines = _table(header, rows, left=2)
+    print(lines[0])
+    for line, e in zip(lines[1:], ranking):
+        print(line)
         for k, p in e["parameters"].items():
-            print(f"       {k} = {p['value']:.5g} ± {p['stderr']:.2g} {p['unit']}")
-    if args.output:
-        _write_json(args.output, comparison.report())
-    if args.plot:
-        plot_fits(args.plot, comparison.fits)
+            ok = p["stderr"] is not None and np.isfinite(p["stderr"])
+            print(f"       {k} = {_g(p['value'], 5)}" + (f" ± {p['stderr']:.2g}" if ok else "")
+                  + (f" {p['unit']}" if p["unit"] else "") + ("" if ok else " (undetermined: no error bar)"))
+    for e, name in zip(ranking, shown):
+        for w in e["warnings"]:
+            print(f"{name}: {w}", file=sys.stderr)
+    _print_notes(comparison.fits.values())
+    if paths["-o"] is not None:
+        write_json(paths["-o"], {**comparison.report(), "ranking": ranking})
+    if paths["--plot"] is not None:
+        plot_fits(paths["--plot"], comparison.fits)
     return 0

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from mechlang.errors import MechError
+from mechlang.model.units import format_unit
 
 __all__ = ["main", "build_parser", "summary"]
 
@@ -37,13 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="override a value, e.g. k0=0.01 (in the unit the file used) or 'k0=5e-3 cm/s'; repeatable",
     )
-    sim.add_argument("-o", "--output", metavar="OUT.csv", default=None, help="write t,E,I to a CSV file")
-    sim.add_argument("--plot", metavar="OUT.png", default=None, help="plot the current to an image file")
-    sim.add_argument("--points", metavar="N", type=int, default=None, help="number of grid points")
+    sim.add_argument("-o", "--output", metavar="OUT.csv", default=None,
+                     help="write t,E,I to a CSV file (t,I for transport concentrated, which has no E)")
+    sim.add_argument("--plot", metavar="OUT.png", default=None,
+                     help="plot the current to an image file (.png, .pdf, .svg, ...; no extension: .png)")
+    sim.add_argument("--points", metavar="N", type=int, default=None,
+                     help="number of grid points (at least 2)")
     sim.add_argument("--dE", metavar="VOLTS", type=float, default=None, help="potential step of the sweep, in V")
     sim.add_argument("--newton", metavar="N", type=int, default=None, help="Newton iterations per time step")
     sim.add_argument("--first-cell", metavar="F", type=float, default=None,
-                     help="first grid spacing as a fraction of the domain (default 5e-5)")
+                     help="first grid spacing as a fraction of the domain, in (0, 1) (default 5e-5)")
     sim.set_defaults(func=_simulate)
 
     show = sub.add_parser("show", help="show the equations of a .mech file")
@@ -81,7 +85,7 @@ def _num(x: float) -> str:
 
 def _fmt_value(model, numbers, name: str) -> str:
     v = model.values[name]
-    unit = v.display_unit
+    unit = format_unit(v.display_unit)
     value = numbers[name] / (v.display_scale or 1.0)
     text = _num(value) + (f" {unit}" if unit else "")
     if not v.is_literal:
@@ -171,7 +175,7 @@ def summary(model) -> str:
             text = f"    {v.name:<{width}} = {_fmt_value(model, numbers, v.name)}"
             if v.bounds:
                 lo, hi = (b / (v.display_scale or 1.0) for b in v.bounds)
-                text += f"  in [{_num(lo)}, {_num(hi)}]" + (f" {v.display_unit}" if v.display_unit else "")
+                text += f"  in [{_num(lo)}, {_num(hi)}]" + (f" {format_unit(v.display_unit)}" if v.display_unit else "")
             if v.log:
                 text += "  log"
             lines.append(text)
@@ -185,7 +189,7 @@ def summary(model) -> str:
                     continue
                 v = model.values[vname]
                 parts.append(f"{key} = {_num(numbers[vname] / (v.display_scale or 1.0))}"
-                             + (f" {v.display_unit}" if v.display_unit else ""))
+                             + (f" {format_unit(v.display_unit)}" if v.display_unit else ""))
             if e.technique == "cv":
                 parts.append(f"cycles = {e.cycles}")
             lines.append(f"    {name}: " + ", ".join(parts))

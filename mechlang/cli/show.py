@@ -6,6 +6,7 @@ that electron-transfer step against the overpotential (a table, and a plot of lo
 
 from __future__ import annotations
 
+import sys
 from typing import Mapping
 
 import sympy
@@ -187,8 +188,6 @@ def plot_rates(model, label: str, path) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from mechlang import load
     from mechlang.errors import DataError, error
 
@@ -196,13 +195,16 @@ def run(args) -> int:
     plot = getattr(args, "plot", None)
     if plot and not rates:
         raise DataError(error("--plot needs --rates STEP: it plots the rate constants of that step"))
-    if plot and Path(plot).resolve() == Path(args.file).resolve():
-        raise DataError(error(f"refusing to overwrite the input file '{plot}' with output"))
+    if plot:
+        from mechlang.cli.common import outputs
+
+        plot = outputs({"--plot": plot}, [args.file], plots=("--plot",))["--plot"]
     model = load(args.file)
     if rates:
         print(rates_table(model, rates))
         if plot:
             plot_rates(model, rates, plot)
+            print(f"wrote {plot}", file=sys.stderr)
         return 0
     if "concentrated" in model.transport:
         print(render_concentrated(model, latex=bool(args.latex)))

@@ -1,4 +1,8 @@
-"""``mechlang simulate FILE [--experiment NAME] [--set NAME=VALUE]... [-o OUT.csv] [--plot OUT.png]``."""
+"""``mechlang simulate FILE [--experiment NAME] [--set NAME=VALUE]... [-o OUT.csv] [--plot OUT.png]``.
+
+The CSV has the columns t,E,I (s, V, A); a ``transport concentrated`` model, which computes
+no electrode potential, gets t,I.  Option values and output paths are checked before the
+model is compiled."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mechlang.cli.common import outputs, solver_options
 from mechlang.errors import DataError, did_you_mean, error
 
 
@@ -33,10 +38,22 @@ def parse_set(model, simulator, text: str) -> tuple[str, float]:
     return key, si
 
 
-def write_csv(path: Path, result) -> None:
-    data = np.column_stack([np.asarray(result.t), np.asarray(result.E), np.asarray(result.I)])
+def has_potential(model) -> bool:
+    """Whether a run of ``model`` computes an electrode potential: ``transport
+    concentrated`` has no electrode kinetics, and its ``Result.E`` is zeros that mean
+    nothing (its CSV and plot leave E out)."""
+    return "concentrated" not in model.transport
+
+
+def _columns(result, with_E: bool) -> tuple[str, np.ndarray]:
+    cols = [np.asarray(result.t)] + ([np.asarray(result.E)] if with_E else []) + [np.asarray(result.I)]
+    return ("t,E,I" if with_E else "t,I"), np.column_stack(cols)
+
+
+def write_csv(path: Path, result, with_E: bool = True) -> None:
+    header, data = _columns(result, with_E)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write("t,E,I\n")
+        fh.write(header + "\n")
         np.savetxt(fh, data, delimiter=",", fmt="%.10g")
 
 
@@ -53,7 +70,12 @@ def plot(path: Path, result, model, experiment, technique: str) -> None:
         if peak < 1000 * s:
             scale, unit = s, u
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    if technique == "galvanostatic":  # the potential at the applied current
+    if not has_potential(model):  # no electrode potential: the applied current against time
+        ax.plot(np.asarray(result.t), I / scale, lw=1.4)
+        ax.set_xlabel("t / s")
+        ax.set_ylabel(f"applied I / {unit}  (no electrode potential: transport concentrated)", fontsize=8)
+        ax.axhline(0, color="0.7", lw=0.6)
+    elif technique == "galvanostatic":  # the potential at the applied current
         ax.plot(np.asarray(result.t), np.asarray(result.E), lw=1.4)
         ax.set_xlabel("t / s")
         ax.set_ylabel(f"E / V  (I = {float(I[0]) / scale:.4g} {unit}, anodic > 0)")
@@ -63,7 +85,7 @@ def plot(path: Path, result, model, experiment, technique: str) -> None:
     else:
         ax.plot(np.asarray(result.E), I / scale, lw=1.4)
         ax.set_xlabel("E / V")
-    if technique != "galvanostatic":
+    if technique != "galvanostatic" and has_potential(model):
         ax.set_ylabel(f"I / {unit}  (anodic > 0)")
         ax.axhline(0, color="0.7", lw=0.6)
     title = model.name or Path(model.file).stem
@@ -74,42 +96,28 @@ def plot(path: Path, result, model, experiment, technique: str) -> None:
     plt.close(fig)
 
 
-def _guard_output(path: Path, inputs: list[Path]) -> None:
-    for p in inputs:
-        if path.resolve() == p.resolve():
-            raise DataError(error(f"refusing to overwrite the input file '{path}' with output"))
-
-
 def run(args) -> int:
+    paths = outputs({"-o": args.output, "--plot": args.plot}, [args.file], plots=("--plot",))
+    options = solver_options(args)
     from mechlang import load
     from mechlang.simulator import compile
 
     model = load(args.file)
-    options = {}
-    if getattr(args, "points", None):
-        options["points"] = int(args.points)
-    if getattr(args, "dE", None):
-        options["dE"] = float(args.dE)
-    if getattr(args, "newton", None):
-        options["newton"] = int(args.newton)
-    if getattr(args, "first_cell", None):
-        options["first_cell"] = float(args.first_cell)
     sim = compile(model, args.experiment, **options)
     overrides = dict(parse_set(model, sim, s) for s in (args.set or []))
-    inputs = [Path(args.file)]
-    out_csv = Path(args.output) if args.output else None
-    out_png = Path(args.plot) if args.plot else None
-    for p in (out_csv, out_png):
-        if p is not None:
-            _guard_output(p, inputs)
     result = sim(overrides)
+    with_E = has_potential(model)
+    out_csv, out_png = paths["-o"], paths["--plot"]
     if out_csv is not None:
-        write_csv(out_csv, result)
-        print(f"wrote {out_csv} ({len(result.t)} points: t [s], E [V], I [A])", file=sys.stderr)
+        write_csv(out_csv, result, with_E)
+        what = ("t [s], E [V], I [A]" if with_E
+                else "t [s], I [A]; no E: transport concentrated computes no electrode potential")
+        print(f"wrote {out_csv} ({len(result.t)} points: {what})", file=sys.stderr)
     if out_png is not None:
         plot(out_png, result, model, sim.experiment.name, sim.experiment.technique)
         print(f"wrote {out_png}", file=sys.stderr)
     if out_csv is None and out_png is None:
-        sys.stdout.write("t,E,I\n")
-        np.savetxt(sys.stdout, np.column_stack([result.t, result.E, result.I]), delimiter=",", fmt="%.10g")
+        header, data = _columns(result, with_E)
+        sys.stdout.write(header + "\n")
+        np.savetxt(sys.stdout, data, delimiter=",", fmt="%.10g")
     return 0

@@ -463,6 +463,16 @@ def si_unit(unit) -> str:
     return _fmt(parts, "**", "*")
 
 
+def format_unit(unit: str | None) -> str:
+    """A unit as the command line and its reports show it: carets for powers and a space
+    for products, as a .mech file writes them (``m**2/s`` -> ``m^2/s``, ``mol/m**3`` ->
+    ``mol/m^3``, ``m**3/(mol*s)`` -> ``m^3/(mol s)``); a unit already in that notation
+    (``cm^2/s``) is returned as it is, ``None`` as ``""``."""
+    if not unit:
+        return ""
+    return str(unit).replace("**", "^").replace("*", " ")
+
+
 @lru_cache(maxsize=None)
 def dim_of(unit: str) -> Dim:
     """Dimension of a unit text: the file's notation (``cm^2/s``) or pint's (``m**2/s``)."""
