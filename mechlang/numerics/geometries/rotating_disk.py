@@ -22,7 +22,7 @@ is accurate; with all terms |H| is capped at its far-field value 0.88447 beyond 
 import jax.numpy as jnp
 
 from mechlang.numerics.geometries.base import Geometry, register
-from mechlang.numerics.geometries.planar import _factors
+from mechlang.numerics.geometries.planar import _factors, outer
 
 A_VK = 0.51023  # -H''(0)/2
 B_VK = -0.61592  # G'(0)
@@ -43,4 +43,4 @@ def layer(D, omega, nu):
     return 1.61 * D ** (1 / 3) * nu ** (1 / 6) / jnp.sqrt(omega)
 
 
-register(Geometry("rotating_disk", _factors))
+register(Geometry("rotating_disk", _factors, outer=outer))
