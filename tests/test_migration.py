@@ -28,14 +28,14 @@ CV = """
 experiment cv {
   technique = cv
   E_start = 0.4 V, E_vertex = -0.4 V, scan_rate = 0.1 V/s
-  area = 1 cm^2
+  area = 1 cm^2, reference = 1 mm
 }
 """
 CA = """
 experiment ca {
   technique = ca
   E_initial = 0.4 V, E_step = -0.6 V, duration = 1 s
-  area = 1 cm^2
+  area = 1 cm^2, reference = 1 mm
 }
 """
 
@@ -136,7 +136,7 @@ experiment lsv {{
   technique = lsv
   E_start = 0.3 V, E_end = -0.9 V, scan_rate = 10 mV/s
   geometry = rotating_disk(omega = 1600 rpm, nu = 1e-2 cm^2/s)
-  area = 1 cm^2
+  area = 1 cm^2{ref}
 }}
 """
 
@@ -147,10 +147,10 @@ def test_rotating_disk_with_migration(tmp_path):
     twice it (the salt diffuses with D, and the anion's zero flux doubles the cation's:
     i_lim / (1 - t+) with t+ = 1/2)."""
     def limit(name, **parts):
-        text = RDE.format(**{"zO": "", "zR": "", "extra": "", "mig": "", **parts})
+        text = RDE.format(**{"zO": "", "zR": "", "extra": "", "mig": "", "ref": "", **parts})
         return float(np.asarray(mechlang.compile(write(tmp_path, text, f"{name}.mech"), points=60, dE=4e-3)().I)[-1])
 
-    charged = dict(zO=", z = +1", zR=", z = 0", mig=", migration")
+    charged = dict(zO=", z = +1", zR=", z = 0", mig=", migration", ref=", reference = 1 mm")
     plain = limit("plain")
     supported = limit("supported", extra="species K: D = 1e-5 cm^2/s, c = 100 mM, z = +1\n"
                                          "species X: D = 1e-5 cm^2/s, c = 101 mM, z = -1", **charged)
