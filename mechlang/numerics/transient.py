@@ -30,9 +30,11 @@ flux is -d a (du/dX + z u dpsi/dX), exponentially fitted the same way with the P
 number P = z (psi_{i+1} - psi_i) (Scharfetter-Gummel: exact for a constant field
 between two nodes, so the concentrations stay positive however steep the potential, and
 still one flux per face, so conservative); psi's row at a node is electroneutrality,
-sum z_s u_s = 0 (algebraic, no accumulation).  The far node is held at the bulk with
-psi = 0: the current leaves the domain there, carried by every ion.  The electrode
-kinetics see E - phi(0).  Newton's inter-node blocks are then full (S+1) x (S+1).
+sum z_s u_s = 0 (algebraic, no accumulation).  The far node is held at the bulk: the
+current leaves the domain there, carried by every ion, and psi there is that current
+times the bulk's resistance out to the reference electrode (``reference``; at infinity
+on a sphere), so phi is measured against the reference whatever the domain's length.
+The electrode kinetics see E - phi(0).  Newton's inter-node blocks are then full (S+1) x (S+1).
 """
 
 from __future__ import annotations
