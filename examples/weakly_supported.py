@@ -17,10 +17,10 @@ right support ratio and once as if the solution were fully supported (ratio 100)
 first recovers the truth within its standard errors, the second is far off.
 
 What it found (default run; examples/README.md has the tables): as the ratio falls from
-100 to 0 the cathodic peak moves from -0.12 to -0.55 V, 0.39 V of it the potential drop in
-solution at the peak; the peak current first falls slightly (the drop stretches the wave,
-to 0.97x at ratio 3) and then rises (migration draws A+ to the electrode: 1.24x with BV,
-1.30x with MHC at no support).  At ratio 1 the fit recovers k0 and lambda within two
+100 to 0 the cathodic peak moves from -0.12 to -0.56 V, 0.40 V of it the potential drop in
+solution at the peak (against the reference 1 mm away); the peak current first falls
+slightly (the drop stretches the wave, to 0.97x at ratio 3) and then rises (migration
+draws A+ to the electrode: 1.23x with BV, 1.29x with MHC at no support).  At ratio 1 the fit recovers k0 and lambda within two
 standard errors (0.5 % and 0.9 % off); the same data fitted as if fully supported give
 k0 2.8 times too small and lambda 0.29 eV too large, with a loss 77 times the noise's.
 

@@ -111,7 +111,8 @@ species R: D = 1e-5 cm^2/s, z = 0
 species X: D = 1e-5 cm^2/s, c = 1 mM, z = -1
 transport diffusion, migration
 O + e- <=> R ; butler_volmer(0 V, 1e-2 cm/s, 0.5)
-experiment gal { technique = galvanostatic, current = -50 uA, duration = 10 s, E_initial = 0.3 V, area = 1 cm^2 }
+experiment gal { technique = galvanostatic, current = -50 uA, duration = 10 s, E_initial = 0.3 V, area = 1 cm^2,
+                 reference = 1 mm }
 """
 
 

@@ -28,16 +28,21 @@ CV = """
 experiment cv {
   technique = cv
   E_start = 0.4 V, E_vertex = -0.4 V, scan_rate = 0.1 V/s
-  area = 1 cm^2
+  area = 1 cm^2, reference = 1 mm
 }
 """
 CA = """
 experiment ca {
   technique = ca
   E_initial = 0.4 V, E_step = -0.6 V, duration = 1 s
-  area = 1 cm^2
+  area = 1 cm^2, reference = 1 mm
 }
 """
+
+
+def no_reference(experiment):
+    """The experiment without migration, which takes no reference electrode."""
+    return experiment.replace(", reference = 1 mm", "")
 
 
 def peak(E, I):
@@ -52,7 +57,7 @@ def peak(E, I):
 def cv_sims(tmp_path_factory):
     d = tmp_path_factory.mktemp("mig")
     mig = mechlang.compile(write(d, SPECIES + SUPPORT + STEP + CV, "mig.mech"), **COARSE)
-    diff = mechlang.compile(write(d, SPECIES + STEP + CV, "diff.mech"), **COARSE)
+    diff = mechlang.compile(write(d, SPECIES + STEP + no_reference(CV), "diff.mech"), **COARSE)
     return mig, diff
 
 
@@ -103,11 +108,14 @@ def test_peak_moves_as_support_falls(cv_sims):
 def test_unsupported_limiting_current_doubles(tmp_path):
     """Without support, O+ X- with equal D: electroneutrality c_O = c_X makes both diffuse
     as one salt, and the inert X- (no flux at the electrode) sets the field so that O+
-    arrives at twice its diffusive flux: the limiting current is 2x Cottrell."""
+    arrives at twice its diffusive flux: the limiting current is 2x Cottrell.  (The reference
+    0.1 mm away, 3 diffusion lengths at the end: 1 mm of 1 mM salt would take most of the
+    0.6 V step as ohmic drop for the whole second.)"""
     opts = dict(points=50, ca_steps=60, newton=20)
-    text = SPECIES + "species Cl: D = 1e-5 cm^2/s, c = 1 mM, z = -1\ntransport diffusion, migration\n" + STEP + CA
+    text = SPECIES + "species Cl: D = 1e-5 cm^2/s, c = 1 mM, z = -1\ntransport diffusion, migration\n" + STEP \
+        + CA.replace("reference = 1 mm", "reference = 0.1 mm")
     I = np.asarray(mechlang.compile(write(tmp_path, text, "a.mech"), **opts)().I)
-    I0 = np.asarray(mechlang.compile(write(tmp_path, SPECIES + STEP + CA, "b.mech"), **opts)().I)
+    I0 = np.asarray(mechlang.compile(write(tmp_path, SPECIES + STEP + no_reference(CA), "b.mech"), **opts)().I)
     ratio = I[-10:] / I0[-10:]
     # after the first, ohmically limited instants the ratio settles down onto 2
     assert np.all(np.diff(ratio) < 0) and ratio[-1] == pytest.approx(2.0, rel=1.5e-2)
@@ -136,7 +144,7 @@ experiment lsv {{
   technique = lsv
   E_start = 0.3 V, E_end = -0.9 V, scan_rate = 10 mV/s
   geometry = rotating_disk(omega = 1600 rpm, nu = 1e-2 cm^2/s)
-  area = 1 cm^2
+  area = 1 cm^2{ref}
 }}
 """
 
@@ -147,10 +155,12 @@ def test_rotating_disk_with_migration(tmp_path):
     twice it (the salt diffuses with D, and the anion's zero flux doubles the cation's:
     i_lim / (1 - t+) with t+ = 1/2)."""
     def limit(name, **parts):
-        text = RDE.format(**{"zO": "", "zR": "", "extra": "", "mig": "", **parts})
+        text = RDE.format(**{"zO": "", "zR": "", "extra": "", "mig": "", "ref": "", **parts})
         return float(np.asarray(mechlang.compile(write(tmp_path, text, f"{name}.mech"), points=60, dE=4e-3)().I)[-1])
 
-    charged = dict(zO=", z = +1", zR=", z = 0", mig=", migration")
+    # the reference at the edge of the domain (4 Levich layers, 50 um): the 1 mM binary salt's
+    # ohmic drop out to 1 mm would be volts at these currents
+    charged = dict(zO=", z = +1", zR=", z = 0", mig=", migration", ref=", reference = 50 um")
     plain = limit("plain")
     supported = limit("supported", extra="species K: D = 1e-5 cm^2/s, c = 100 mM, z = +1\n"
                                          "species X: D = 1e-5 cm^2/s, c = 101 mM, z = -1", **charged)

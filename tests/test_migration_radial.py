@@ -36,12 +36,12 @@ E1: A + e- <=> R ; butler_volmer(0 V, 1 cm/s, 0.5)
 """
 
 
-def model(geometry, support="", migration=True, duration="50 s"):
+def model(geometry, support="", migration=True, duration="50 s", reference="\n  reference = 1 mm"):
     return (SALT + support + ("transport diffusion, migration\n" if migration else "") + STEP + f"""
 experiment ca {{
   technique = ca
   E_initial = 0.4 V, E_step = -0.6 V, duration = {duration}
-  geometry = {geometry}
+  geometry = {geometry}{reference if migration and geometry.startswith("cyl") else ""}
 }}
 """)
 

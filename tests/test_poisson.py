@@ -16,6 +16,7 @@ transport diffusion, migration(debye = 3 nm, E_pzc = -0.05 V)
 experiment ca {{
   technique = ca
   E_initial = -0.05 V, E_step = {PSI0 - 0.05} V, duration = 10 ms
+  reference = 10 um  # close: the layer charges through the solution out to it
 }}
 """
 
@@ -77,6 +78,7 @@ E1: O + e- <=> R ; butler_volmer(0 V, 1 cm/s, 0.5)
 experiment ca {{
   technique = ca
   E_initial = 0.4 V, E_step = -0.6 V, duration = 0.1 s
+  reference = 50 um
 }}
 """
 

@@ -33,10 +33,11 @@ from helpers import F, write
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # O+ X- (1 mM) with an optional support K+ X- (cs); O+ reduced far beyond E0.  The first
-# instants are ohmically limited (the solution's resistance out to the end of the domain,
-# where phi = 0, grows as the current falls off with 1/sqrt(t) less fast than needed): a
-# domain of 3 diffusion lengths (the far boundary's effect on the current is of order
-# exp(-9 D_max/D_s)) halves that drop, and -0.8 V leaves the transient diffusion limited
+# instants are ohmically limited (the solution's resistance out to the reference electrode
+# grows as the current falls off with 1/sqrt(t) less fast than needed): a reference 0.1 mm
+# away (3 diffusion lengths at the end of the run) keeps that drop small, a domain of 3
+# diffusion lengths (the far boundary's effect on the current is of order
+# exp(-9 D_max/D_s)) keeps the grid short, and -0.8 V leaves the transient diffusion limited
 # from about 5 % of the run on.  (The far boundary held at the bulk adds about
 # 2 exp(-L^2/(D t)) = 2.5e-4 to the current at the end of the run for D = D_max.)
 STEP = """
@@ -50,7 +51,7 @@ E1: O + e- <=> R ; butler_volmer(0 V, 1 cm/s, 0.5)
 experiment ca {
   technique = ca
   E_initial = 0 V, E_step = -0.8 V, duration = 1 s
-  area = 1 cm^2
+  area = 1 cm^2, reference = 0.1 mm
 }
 """
 STEP_OPTIONS = dict(points=40, ca_steps=50, ca_first_step=1e-3, newton=20, domain=3.0)

@@ -239,8 +239,12 @@ _KEY_DIMS = {
     "length": U.LENGTH,
     "omega": U.TIME**-1,  # rotating disk: rotation rate (rad/s; rpm)
     "nu": U.LENGTH**2 / U.TIME,  # rotating disk: kinematic viscosity
+    "reference": U.LENGTH,  # migration: the reference electrode's distance from the electrode
 }
-_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r", "L", "length", "omega", "nu")
+_POSITIVE_KEYS = ("scan_rate", "duration", "area", "T", "r", "L", "length", "omega", "nu", "reference")
+# Migration: the geometries whose solution resistance to infinity converges (the reference
+# may be left out: it is then at infinity); the others need `reference`.
+_REFERENCE_AT_INFINITY = ("spherical", "hemispherical")
 # geometry -> (its arguments, which of them may be left out, an example)
 _GEOMETRY_ARGS = {
     "planar": ((), (), "planar"),
@@ -255,7 +259,7 @@ _GEOMETRIES = tuple(_GEOMETRY_ARGS)
 _SCHMIDT_MIN = 100.0  # rotating_disk's velocity series is accurate above this nu/D (a warning below)
 _FUTURE_GEOMETRIES = ("band", "disk", "microdisk")
 _ALL_EXPERIMENT_KEYS = sorted(
-    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS) | {"current_density"}
+    {k for req, opt in _TECHNIQUES.values() for k in (*req, *opt)} | set(_COMMON_KEYS) | {"current_density", "reference"}
 )
 
 
@@ -1404,6 +1408,9 @@ class _Builder:
                          entries[given[1]].name.span if len(given) > 1 else decl.name.span)
                 return None
         applicable = (*required, *optional, *_COMMON_KEYS)
+        migration = "migration" in self.transport_ir
+        if migration:
+            applicable = (*applicable, "reference")
         steady = technique in _STEADY_TECHNIQUES
         if ("none" in self.transport_ir) != steady:
             if steady:
@@ -1427,6 +1434,10 @@ class _Builder:
                          a.name.span, "write 'current = ...' in A (the current density times the area), "
                          "e.g. 'current = -10 uA'")
                 suggested.add("current")  # no "needs 'current'" echo
+            elif key == "reference":
+                self.err("'reference' (the reference electrode's distance) applies only with "
+                         "'transport diffusion, migration'", a.name.span,
+                         "without migration the solution carries no potential drop; leave it out")
             elif key in _ALL_EXPERIMENT_KEYS:
                 self.err(f"'{key}' does not apply to {technique}", a.name.span,
                          f"{technique} takes {', '.join(required + optional)}")
@@ -1640,6 +1651,17 @@ class _Builder:
                 display = "ohm" if key == "Ru" else "F"
                 settings[key] = self.default_value(f"{name}.{key}", 0.0, _KEY_DIMS[key], "experiment",
                                                    decl.name.span, display, 1.0)
+        if migration and "reference" in entries:
+            v = setting("reference", entries["reference"].value)
+            values_ok &= v is not None
+            settings["reference"] = v
+        elif migration and geometry not in _REFERENCE_AT_INFINITY:
+            self.err(f"experiment '{name}' ({geometry}) with migration needs the reference electrode's "
+                     "distance from the electrode", decl.name.span,
+                     "add e.g. 'reference = 1 mm' (the Luggin tip's distance); the solution's resistance "
+                     f"to infinity diverges at a {geometry} electrode, so the potential drop in solution "
+                     "depends on where the potential is measured")
+            values_ok = False
         if not values_ok:
             return None
         return ir.Experiment(name, technique, geometry, settings, cycles, decl.span, points, programme=programme)

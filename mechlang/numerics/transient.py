@@ -30,9 +30,11 @@ flux is -d a (du/dX + z u dpsi/dX), exponentially fitted the same way with the P
 number P = z (psi_{i+1} - psi_i) (Scharfetter-Gummel: exact for a constant field
 between two nodes, so the concentrations stay positive however steep the potential, and
 still one flux per face, so conservative); psi's row at a node is electroneutrality,
-sum z_s u_s = 0 (algebraic, no accumulation).  The far node is held at the bulk with
-psi = 0: the current leaves the domain there, carried by every ion.  The electrode
-kinetics see E - phi(0).  Newton's inter-node blocks are then full (S+1) x (S+1).
+sum z_s u_s = 0 (algebraic, no accumulation).  The far node is held at the bulk: the
+current leaves the domain there, carried by every ion, and psi there is that current
+times the bulk's resistance out to the reference electrode (``reference``; at infinity
+on a sphere), so phi is measured against the reference whatever the domain's length.
+The electrode kinetics see E - phi(0).  Newton's inter-node blocks are then full (S+1) x (S+1).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import sympy
 
 from mechlang import constants
 from mechlang.codegen.jaxify import compile_exprs
+from mechlang.errors import ModelError, error
 from mechlang.experiments import get as get_waveform
 from mechlang.model import ir
 from mechlang.numerics import blocksolve
@@ -150,6 +153,27 @@ class Transient:
         self.plan = self.waveform.plan(dict(settings_defaults), options)
         self.geometry = get_geometry(experiment.geometry)
         self.x = expanding_grid(options.points, options.first_cell)
+        if self.mig and "reference" in experiment.settings:
+            self._check_reference(model, settings_defaults)
+
+    def _check_reference(self, model: ir.Model, settings: Mapping[str, float]) -> None:
+        """With the file's values: the reference must lie outside the depletion region,
+        2 diffusion lengths sqrt(D_max t_total) (on a rotating disk at most 2 Levich layers).
+        Beyond it the solution is the bulk to well under 1 % and the ohmic law of the bulk
+        gives the potential between the reference and the domain's end, wherever that is."""
+        numbers = model.evaluate()
+        D_max = max([numbers[d] for d in self.system.diffusion if d is not None] + [0.0])
+        t_total = float(self.waveform.programme(dict(settings), self.plan)[0][-1])
+        depletion = 2.0 * np.sqrt(D_max * t_total)
+        if self.geometry.name == "rotating_disk":
+            depletion = min(depletion, 2.0 * float(rotating_disk.layer(D_max, settings["omega"], settings["nu"])))
+        name = self.experiment.settings["reference"]
+        if settings["reference"] < depletion:
+            raise ModelError(error(
+                f"the reference electrode ({settings['reference'] * 1e3:g} mm from the electrode) lies inside "
+                f"the depletion region of experiment '{self.experiment.name}', where the solution is not the bulk",
+                model.values[name].span,
+                f"place it at least {depletion * 1e3:.3g} mm away (2 diffusion lengths sqrt(D t) of this run)"))
 
     # ------------------------------------------------------------------------------
     def run(self, values: Mapping[str, jnp.ndarray]):
@@ -254,8 +278,16 @@ class Transient:
             ctx.update(geom=face / h, D_max=D_max)
         N = len(self.x)
         if self.mig:
-            ctx.update(z=np.array(sysm.charge, float), f=constants.F / (constants.R * T),
-                       u_far=jnp.where(surf, 0.0, bulk / c_ref))
+            z = np.array(sysm.charge, float)
+            ctx.update(z=z, f=constants.F / (constants.R * T), u_far=jnp.where(surf, 0.0, bulk / c_ref))
+            # The potential is measured against the reference electrode at `reference` (none
+            # given: at infinity, a sphere's).  The bulk beyond the domain's end is an ohmic
+            # conductor, conductivity kappa = sum z^2 d u_bulk: psi at the far node is the
+            # current Q through the last face times its resistance outer / kappa to the
+            # reference, so the result does not depend on the domain's length.
+            kappa = jnp.sum(z**2 * d * ctx["u_far"])
+            x_ref = settings["reference"] / L if "reference" in settings else None
+            ctx["rho"] = self.geometry.outer(x_ref, radius) / kappa
         if self.poisson:
             # Poisson: lam2 (lambda_D/L)^2 Laplacian(psi) + V sum z u / zz = 0, zz = sum z^2 u_bulk;
             # at the electrode psi_0 + ls dpsi/dX = f (E - E_pzc) (a Stern layer of ls = stern/L).
@@ -369,9 +401,11 @@ class Transient:
             res = res.at[0].add(-dt * J_surf)
             if rde:  # the far node holds the bulk
                 res = res.at[-1].set(u[-1] - cx["u_far"])
-            if self.mig:  # electroneutrality or Poisson; the far node at the bulk, psi = 0 there
+            if self.mig:  # electroneutrality or Poisson; the far node at the bulk, psi there
+                # the ohmic drop rho Q of the current Q = sum z (outward flux) to the reference
+                far = psi[-1] + cx["rho"] * (flux_face[-1] @ cx["z"])
                 res = jnp.concatenate([res.at[-1].set(u[-1] - cx["u_far"]),
-                                       psi_row(u, psi, E_k, cx).at[-1].set(psi[-1])[:, None]], 1)
+                                       psi_row(u, psi, E_k, cx).at[-1].set(far)[:, None]], 1)
             if not with_matrix:
                 return res, conds, None
             if self.mig:
@@ -494,6 +528,10 @@ class Transient:
                 B = B.at[0, S, S].set(-ls * fh[0] - 1.0).at[0, S, :S].set(ls * V[0] * z / (zz * lam2))
             A, C = A.at[-1].set(0.0), C.at[-1].set(0.0)
             B = B.at[-1].set(jnp.eye(n))
+            # The far node's psi row: psi + rho sum z F with F = g (B(-P) u_N - B(P) u_{N-1}).
+            rho, zl = cx["rho"], z * g[-1]
+            B = B.at[-1, S, :S].set(rho * zl * bm[-1]).at[-1, S, S].add(rho * (z * z) @ dFdP[-1])
+            A = A.at[-1, S, :S].set(-rho * zl * bp[-1]).at[-1, S, S].set(-rho * (z * z) @ dFdP[-1])
             G = jnp.concatenate([-dt * nernst_stoich, jnp.zeros((1, M))], 0)
             H = jnp.concatenate([cjac, -cdE[:, None] / f], 1)
             return A, B, C, G, H

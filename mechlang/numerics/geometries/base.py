@@ -22,12 +22,17 @@ class Geometry:
     ``size_key``: the experiment setting that gives the electrode size (e.g. ``r``).
     ``domain_key``: the setting that is the domain length itself (a closed cell), instead
     of a multiple of the diffusion length.
+    ``outer(x_ref, radius)``: the integral of dX / face(X) from the domain's end X = 1 to
+    the reference electrode at X = x_ref (None: at infinity), the resistance of the bulk
+    electrolyte beyond the domain per unit conductivity (migration); None where that
+    resistance is not defined.
     """
 
     name: str
     factors: Callable
     size_key: str | None = None
     domain_key: str | None = None
+    outer: Callable | None = None
 
 
 def register(geometry: Geometry) -> Geometry:

@@ -18,4 +18,9 @@ def _factors(x, radius):
     return volume, mid / radius
 
 
-register(Geometry("cylindrical", _factors, size_key="r"))
+def outer(x_ref, radius):
+    """The bulk beyond the domain: r0 ln((r0 + x_ref)/(r0 + 1)) (diverges at infinity)."""
+    return radius * jnp.log((radius + x_ref) / (radius + 1.0))
+
+
+register(Geometry("cylindrical", _factors, size_key="r", outer=outer))

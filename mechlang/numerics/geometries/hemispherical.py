@@ -6,6 +6,6 @@ the experiment is built) differs.
 """
 
 from mechlang.numerics.geometries.base import Geometry, register
-from mechlang.numerics.geometries.spherical import _factors
+from mechlang.numerics.geometries.spherical import _factors, outer
 
-register(Geometry("hemispherical", _factors, size_key="r"))
+register(Geometry("hemispherical", _factors, size_key="r", outer=outer))

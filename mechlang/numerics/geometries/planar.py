@@ -11,4 +11,9 @@ def _factors(x, radius):
     return edges[1:] - edges[:-1], jnp.ones_like(mid)
 
 
-register(Geometry("planar", _factors))
+def outer(x_ref, radius):
+    """The bulk beyond the domain: a slab of thickness x_ref - 1 (diverges at infinity)."""
+    return x_ref - 1.0
+
+
+register(Geometry("planar", _factors, outer=outer))

@@ -25,7 +25,7 @@ at Sc = 1): loading such a file warns, with the file's nu and D (``model/build.p
 import jax.numpy as jnp
 
 from mechlang.numerics.geometries.base import Geometry, register
-from mechlang.numerics.geometries.planar import _factors
+from mechlang.numerics.geometries.planar import _factors, outer
 
 A_VK = 0.51023  # -H''(0)/2
 B_VK = -0.61592  # G'(0)
@@ -46,4 +46,4 @@ def layer(D, omega, nu):
     return 1.61 * D ** (1 / 3) * nu ** (1 / 6) / jnp.sqrt(omega)
 
 
-register(Geometry("rotating_disk", _factors))
+register(Geometry("rotating_disk", _factors, outer=outer))

@@ -17,4 +17,11 @@ def _factors(x, radius):
     return volume, (mid / radius) ** 2
 
 
-register(Geometry("spherical", _factors, size_key="r"))
+def outer(x_ref, radius):
+    """The bulk beyond the domain: a shell from r0 + 1 to r0 + x_ref, the spreading
+    resistance r0^2 (1/(r0 + 1) - 1/(r0 + x_ref)); r0^2 / (r0 + 1) to infinity."""
+    far = 0.0 if x_ref is None else radius**2 / (radius + x_ref)
+    return radius**2 / (radius + 1.0) - far
+
+
+register(Geometry("spherical", _factors, size_key="r", outer=outer))
