@@ -246,6 +246,71 @@ def test_data_that_do_not_follow_the_programme(tmp_path, model, E, why):
     assert "wrong.csv:" in msg
     assert "does not follow the experiment's potential programme (cv 0.5 V -> -0.5 V -> 0.5 V)" in msg
     assert why in msg and "row " in msg
+    assert "right unit" not in msg  # volts that do not follow: no unit hint
+
+
+def test_a_sweep_in_millivolts_under_a_bare_header_gets_a_unit_hint(tmp_path, model):
+    E = np.concatenate([np.linspace(0.5, -0.5, 101), np.linspace(-0.5, 0.5, 101)[1:]]) * 1e3  # mV
+    path = write_csv(tmp_path / "cv_mV.csv", "E,I", zip(E, np.zeros_like(E)))
+    with pytest.raises(DataError) as e:
+        load_dataset(path, experiment(model, "cv"), CV_SETTINGS)
+    msg = str(e.value)
+    assert "cv_mV.csv:2:" in msg and "does not follow the experiment's potential programme" in msg
+    assert "is the potential column in the right unit?" in msg and "millivolts" in msg and "'E [mV]'" in msg
+    with pytest.raises(DataError, match="right unit.*in volts"):
+        load_dataset({"E": E, "I": np.zeros_like(E)}, experiment(model, "cv"), CV_SETTINGS)
+    ok = write_csv(tmp_path / "cv_mV_ok.csv", "E [mV],I", zip(E, np.zeros_like(E)))
+    assert len(load_dataset(ok, experiment(model, "cv"), CV_SETTINGS)) == E.size
+
+
+def test_left_out_rows_are_worded_for_the_fit_report(tmp_path, model):
+    from mechlang.inverse.data import left_out_sentence
+
+    E = np.concatenate([np.linspace(0.5, -0.5, 101), np.linspace(-0.5, 0.55, 106)[1:]])  # 5 rows past 0.5 V
+    path = write_csv(tmp_path / "over.csv", "E,I", zip(E, np.zeros_like(E)))
+    ds = load_dataset(path, experiment(model, "cv"), CV_SETTINGS)
+    assert ds.dropped == (203, 204, 205, 206, 207)  # line numbers: the header is line 1
+    assert ds.left_out == ("rows 203-207 past the end of the programme at 0.5 V",)
+    assert left_out_sentence(ds) == (f"{path} (experiment 'cv'): 5 of 206 rows left out, outside the "
+                                     "experiment's programme: rows 203-207 past the end of the programme at 0.5 V.")
+    arrays = load_dataset({"E": E, "I": np.zeros_like(E)}, experiment(model, "cv"), CV_SETTINGS)
+    assert left_out_sentence(arrays) == ("the data of experiment 'cv': 5 of 206 points left out, outside the "
+                                         "experiment's programme: points 202-206 past the end of the programme "
+                                         "at 0.5 V.")
+    t = np.linspace(0.1, 1.2, 12)
+    late = load_dataset({"t": t, "I": -1e-6 / np.sqrt(t)}, experiment(model, "ca"),
+                        {"duration": 1.0, "E_initial": 0.5, "E_step": -0.5, "cycles": 1})
+    assert late.left_out == ("points 11-12 after the end of the experiment (t > 1 s)",)
+    whole = load_dataset({"t": t[:10], "I": -1e-6 / np.sqrt(t[:10])}, experiment(model, "ca"),
+                         {"duration": 1.0, "E_initial": 0.5, "E_step": -0.5, "cycles": 1})
+    assert whole.left_out == () and left_out_sentence(whole) == ""
+
+
+CELL = """
+transport concentrated
+species LiX: c = 1 M, D = 1e-7 cm^2/s, t_plus = 0.3, Vm = 140 cm^3/mol
+experiment pol {
+  technique = galvanostatic
+  geometry = symmetric_cell(L = 0.5 mm)
+  current_density = 0.5 mA/cm^2
+  duration = 1 h
+}
+"""
+
+
+def test_potential_data_of_a_symmetric_cell_are_an_error(tmp_path):
+    """transport concentrated computes no electrode potential (Result.E is zeros): t,E data
+    would be fitted against zeros."""
+    model = mechlang.load_string(CELL, "cell.mech")
+    path = tmp_path / "cell_potential.csv"
+    path.write_text("t [s], E [mV]\n60, 10\n120, 12\n180, 13\n")
+    with pytest.raises(DataError) as e:
+        mechlang.fit(model, {"pol": str(path)}, fit=["LiX.D"], progress=False)
+    msg = str(e.value)
+    assert f"{path}:1:8:" in msg and "column E" in msg and "computes no electrode potential" in msg
+    with pytest.raises(DataError, match="column E: .*computes no electrode potential"):
+        mechlang.fit(model, {"pol": {"t": [60.0, 120.0, 180.0], "E": [0.01, 0.012, 0.013]}}, fit=["LiX.D"],
+                     progress=False)
 
 
 def test_transient_points_after_the_duration_are_dropped(model):

@@ -26,7 +26,8 @@ the potential has moved back by more than a few data spacings, at least 2 mV, so
 a vertex does not split a run), the runs are matched in order with the programme's legs,
 and each point is placed in the segment whose potential range holds it.  Points past a
 vertex, before the start or after the end of the programme are left out and reported in
-:attr:`Dataset.notes`.  Data that start far from ``E_start``, go the wrong way, turn well
+:attr:`Dataset.notes` (and :attr:`Dataset.left_out`; :func:`left_out_sentence` words them
+for ``FitResult.data_notes``).  Data that start far from ``E_start``, go the wrong way, turn well
 before a vertex, or of which fewer than half can be placed, do not follow the programme:
 that is a :class:`~mechlang.errors.DataError` naming the file and the row.
 
@@ -34,7 +35,10 @@ Transient data are matched by time; points before t = 0 or after ``duration`` ar
 What a data set measures (its *observable*) is named by its columns, and must be an output
 the technique computes (:attr:`~mechlang.experiments.base.Waveform.computed`): the current
 of a ca, cv, lsv or polarization, the potential of a galvanostatic experiment.  Data on
-the applied quantity (``t,E`` for a ca) are a :class:`~mechlang.errors.DataError`.
+the applied quantity (``t,E`` for a ca) are a :class:`~mechlang.errors.DataError`, and so
+are potential data of an experiment that computes no electrode potential (a symmetric cell
+of ``transport concentrated``, whose E is always 0).  Sweep data that do not follow the
+programme but would in millivolts (a bare ``E`` header over ``450 .. -450``) say so.
 
 Profile data (``t,x,SPECIES``) are compared with the simulated profiles
 (``Result.profiles``), interpolated linearly in time between steps and in x on the grid.
@@ -70,7 +74,7 @@ from mechlang.errors import DataError, Span, error
 from mechlang.model import ir
 from mechlang.model.units import CONCENTRATION, CURRENT, LENGTH, POTENTIAL, TIME, UnitError, dimension_name, parse_unit
 
-__all__ = ["Dataset", "read_table", "load_dataset", "predict"]
+__all__ = ["Dataset", "read_table", "load_dataset", "predict", "left_out_sentence"]
 
 SWEEPS = ("cv", "lsv")
 TRANSIENTS = ("ca", "galvanostatic")
@@ -111,6 +115,8 @@ class Dataset:
     position: np.ndarray | None = None  # profile: distance from the electrode of each point, m
     species: str = ""  # profile: the species measured
     column: int = -1  # profile: its column in Result.profiles (Simulator.species order)
+    left_out: tuple[str, ...] = ()  # the dropped rows and why, one phrase per reason
+    #                                 ("rows 204-206 past the end of the programme at 0.45 V")
 
     @property
     def I(self) -> np.ndarray:  # noqa: E743
@@ -127,6 +133,22 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.y)
+
+
+def left_out_sentence(dataset: Dataset) -> str:
+    """One plain sentence saying which rows of ``dataset`` were left out and why, or ``""``
+    when none were: ``"slow.csv (experiment 'slow'): 3 of 204 rows left out, outside the
+    experiment's programme: rows 202-204 past the end of the programme at 0.45 V."``"""
+    n = len(dataset.dropped)
+    if not n:
+        return ""
+    arrays = dataset.source == _ARRAYS
+    where = (f"the data of experiment '{dataset.experiment}'" if arrays
+             else f"{dataset.source} (experiment '{dataset.experiment}')")
+    unit = "point" if arrays else "row"
+    why = "; ".join(dataset.left_out) or _ranges(list(dataset.dropped), unit)
+    return (f"{where}: {n} of {n + len(dataset)} {unit}s left out, outside the experiment's "
+            f"programme: {why}.")
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -362,7 +384,7 @@ def _programme_text(technique: str, corners) -> str:
     return f"{technique} " + " -> ".join(_fmt_v(c) for c in corners)
 
 
-def _ranges(rows) -> str:
+def _ranges(rows, unit: str = "row") -> str:
     rows = sorted(rows)
     parts, start, prev = [], rows[0], rows[0]
     for r in rows[1:]:
@@ -375,7 +397,7 @@ def _ranges(rows) -> str:
     text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in parts[:6])
     if len(parts) > 6:
         text += ", ..."
-    return ("row " if len(rows) == 1 else "rows ") + text
+    return (f"{unit} " if len(rows) == 1 else f"{unit}s ") + text
 
 
 def _left_out_notes(reasons: dict[str, list[int]]) -> list[str]:
@@ -384,6 +406,11 @@ def _left_out_notes(reasons: dict[str, list[int]]) -> list[str]:
         n = len(rows)
         notes.append(f"{n} point{'s' * (n != 1)} {reason} left out ({_ranges(rows)})")
     return notes
+
+
+def _left_out_phrases(reasons: dict[str, list[int]], unit: str = "row") -> list[str]:
+    """``["rows 202-206 past the end of the programme at 0.45 V", ...]``."""
+    return [f"{_ranges(rows, unit)} {reason}" for reason, rows in reasons.items()]
 
 
 def _runs(E: np.ndarray, r: float, r_end: float) -> list[tuple[int, int, int]]:
@@ -442,16 +469,35 @@ def _legs(corners) -> list[_Leg]:
     return legs
 
 
+def _millivolt_hint(E: np.ndarray, corners, file: str) -> str:
+    """`` (is the potential column in the right unit? ...)`` when the potentials read as
+    millivolts would follow the programme: they span far more than it does, and divided by
+    1000 they lie in its range.  Otherwise ``""``."""
+    lo, hi = min(corners), max(corners)
+    span = hi - lo
+    if not span > 0 or not np.ptp(E) > 20.0 * span:
+        return ""
+    slack = 0.1 * span + 0.01
+    inside = np.mean((E * 1e-3 >= lo - slack) & (E * 1e-3 <= hi + slack))
+    if inside < 0.9:
+        return ""
+    fix = ("give the arrays in volts (SI)" if file == _ARRAYS
+           else "write the unit in the header, e.g. 'E [mV]'")
+    return f" (is the potential column in the right unit? the values look like millivolts: {fix})"
+
+
 def _align_sweep(E: np.ndarray, rows: np.ndarray, file: str, technique: str, corners) -> tuple:
     """(kept indices, segment of each, dropped rows, notes)."""
     n = len(E)
     programme = _programme_text(technique, corners)
 
+    unit_hint = _millivolt_hint(E, corners, file)
+
     def not_following(why: str, row: int):
         line = row if file != _ARRAYS else 0
         where = f"row {row}" if file != _ARRAYS else f"point {row}"
-        _fail(f"{where}: the recording does not follow the experiment's potential programme ({programme}): {why}",
-              file, line, 1 if line else 0)
+        _fail(f"{where}: the recording does not follow the experiment's potential programme ({programme}): "
+              f"{why}{unit_hint}", file, line, 1 if line else 0)
 
     legs = _legs(corners)
     if not legs:
@@ -517,12 +563,12 @@ def _align_sweep(E: np.ndarray, rows: np.ndarray, file: str, technique: str, cor
     dropped = sorted(r_ for rs in reasons.values() for r_ in rs)
     if len(kept) < 0.5 * n:
         not_following(f"only {len(kept)} of {n} points lie on it", dropped[0])
-    notes = _left_out_notes(reasons)
+    notes = []
     if len(runs) < len(legs):
         last = runs[-1][1]
         notes.append(f"the data end at {_fmt_v(E[last])} (row {int(rows[last])}), before the end of the "
                      f"programme: the rest of it has no data")
-    return np.asarray(kept, dtype=int), np.asarray(segment, dtype=int), tuple(dropped), notes
+    return np.asarray(kept, dtype=int), np.asarray(segment, dtype=int), tuple(dropped), reasons, notes
 
 
 def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float, technique: str = "ca") -> tuple:
@@ -550,7 +596,7 @@ def _align_transient(t: np.ndarray, rows: np.ndarray, file: str, duration: float
               f"only {int(keep.sum())} of {len(t)} points lie within 0 <= t <= duration "
               f"(is the time column in the right unit?)",
               file, line, 1 if line else 0)
-    return np.flatnonzero(keep), dropped, _left_out_notes(reasons)
+    return np.flatnonzero(keep), dropped, reasons
 
 
 def _align_polarization(E: np.ndarray, rows: np.ndarray, file: str, E_start: float, E_end: float) -> tuple:
@@ -566,7 +612,7 @@ def _align_polarization(E: np.ndarray, rows: np.ndarray, file: str, E_start: flo
         _fail(f"the data do not follow the experiment (polarization, {_fmt_v(lo)} .. {_fmt_v(hi)}): only "
               f"{int(keep.sum())} of {len(E)} points lie in that range (is the potential column in the right unit?)",
               file, line, 1 if line else 0)
-    return np.flatnonzero(keep), dropped, _left_out_notes(reasons)
+    return np.flatnonzero(keep), dropped, reasons
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -625,6 +671,14 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
     computed = waveform(technique).computed
     given = [c for c in ("I", "E") if c != xname and (c in columns or (c == "I" and "j" in columns))]
     observable = next((c for c in computed if c in given), computed[0])
+    if observable == "E" and "E" in columns and not _computes_potential(experiment):
+        col = header["columns"].get("E", 0)
+        line = header["line"]
+        raise DataError(error(
+            f"column E: experiment '{experiment.name}' ({technique} in a symmetric cell, 'transport "
+            f"concentrated') computes no electrode potential (its E is always 0): potential data cannot be "
+            f"fitted", Span(file, line, col if line else 0),
+            "fit its concentration profiles (t,x,SPECIES) or solvent velocities (t,x,v)"))
     if given and observable not in given:
         name = given[0]
         col = header["columns"].get(name, header["columns"].get("j", 0))
@@ -667,21 +721,23 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
 
         corners = [float(c) for c in sweep_corners(technique, {**settings, "cycles": cycles})]
         E = columns["E"]
-        kept, segment, dropped, more = _align_sweep(E, rows, file, technique, corners)
+        kept, segment, dropped, reasons, more = _align_sweep(E, rows, file, technique, corners)
         if "t" in columns:
             more.append("column t not used: sweep data are matched by potential and sweep direction")
         x = E[kept]
     elif kind == "polarization":
         E = columns["E"]
-        kept, dropped, more = _align_polarization(E, rows, file, float(settings["E_start"]),
-                                                  float(settings["E_end"]))
+        kept, dropped, reasons = _align_polarization(E, rows, file, float(settings["E_start"]),
+                                                     float(settings["E_end"]))
+        more = []
         segment = np.zeros(len(kept), dtype=int)
         if "t" in columns:
             more.append("column t not used: polarization data are matched by potential")
         x = E[kept]
     else:
         t = columns["t"]
-        kept, dropped, more = _align_transient(t, rows, file, float(settings["duration"]), technique)
+        kept, dropped, reasons = _align_transient(t, rows, file, float(settings["duration"]), technique)
+        more = []
         segment = np.zeros(len(kept), dtype=int)
         x = t[kept]
     return Dataset(
@@ -693,9 +749,16 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         y=np.asarray(value[kept], dtype=float),
         rows=np.asarray(rows[kept], dtype=int),
         dropped=tuple(int(r) for r in dropped),
-        notes=tuple(more + notes),
+        notes=tuple(_left_out_notes(reasons) + more + notes),
         observable=observable,
+        left_out=tuple(_left_out_phrases(reasons, "point" if file == _ARRAYS else "row")),
     )
+
+
+def _computes_potential(experiment: ir.Experiment) -> bool:
+    """Whether the simulation of ``experiment`` computes an electrode potential: not in a
+    symmetric cell (``transport concentrated``), whose Result.E is zeros."""
+    return experiment.geometry != "symmetric_cell"
 
 
 def _check_points(t, x, rows, file, duration, domain, run, origin, region) -> None:

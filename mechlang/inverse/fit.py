@@ -22,7 +22,24 @@ METHODS = ("lm", "lbfgs", "adam")
 
 @dataclass
 class FitResult:
-    """The outcome of :func:`fit`; every value in SI."""
+    """The outcome of :func:`fit`; every value in SI.
+
+    ``stderr`` is ``inf`` (and the parameter's correlations ``nan``) for a parameter the
+    data do not determine at all (the Jacobian has no component along it, e.g. the
+    concentration of a species that never reaches the electrode); a warning names it.
+
+    ``spread`` describes the starts of a multi-start fit: for every fitted name, the
+    ``min``, ``max`` and ``std`` of its final value over all starts that converged (with a
+    finite loss), the best included; empty with one start, or when no start converged.
+    ``n_converged_starts`` counts those starts and ``n_starts_at_best`` the starts whose
+    loss came within 1 % of the best (the best included): several there, with a small
+    spread, say the optimum is found from wherever the search begins.
+
+    ``data_notes``: one sentence per data set some of whose rows were left out because
+    they lie outside the experiment's programme (past a vertex, past the end of a sweep or
+    a transient): the file (or experiment), how many rows, which and why.  Each is also
+    among ``warnings``.
+    """
 
     values: dict[str, float]
     stderr: dict[str, float]
@@ -39,11 +56,14 @@ class FitResult:
     aic: float = float("nan")
     bic: float = float("nan")
     starts: list[dict] = field(default_factory=list)  # every start: values, loss, converged
-    spread: dict[str, float] = field(default_factory=dict)  # std over starts that reached the best loss
+    spread: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> min, max, std over converged starts
     warnings: list[Diagnostic] = field(default_factory=list)
     file: str = ""
     curves: dict = field(default_factory=dict)  # experiment -> dict(x, data, fit, kind)
     weighting: str = "max"
+    data_notes: list[str] = field(default_factory=list)  # data sets that lost rows: which, how many, why
+    n_converged_starts: int = 0  # starts that converged
+    n_starts_at_best: int = 0  # starts that came within 1 % of the best loss
 
     def report(self) -> dict:
         """The JSON report of ``mechlang fit -o``."""
@@ -64,6 +84,9 @@ class FitResult:
             "converged": self.converged,
             "starts": self.starts,
             "spread": self.spread,
+            "n_converged_starts": self.n_converged_starts,
+            "n_starts_at_best": self.n_starts_at_best,
+            "data_notes": list(self.data_notes),
             "warnings": [d.format(False) for d in self.warnings],
         }
 
@@ -74,41 +97,72 @@ def information_criteria(loss: float, n: int, k: int) -> tuple[float, float]:
     return n * np.log(sigma2) + 2 * k, n * np.log(sigma2) + k * np.log(n)
 
 
+def _scales(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """What each parameter's column of the Jacobian is multiplied by before the
+    information matrix is judged: a size that never vanishes.  A log-scaled parameter
+    (positive) by its value: relative errors.  A linear one by the larger of its value
+    and the width of its search space (its bounds, or its starting value when it has
+    none): a potential fitted at 0 V (a zero that depends on the reference electrode) or a
+    capacitance at 0 on its bound would otherwise make the matrix look singular, and a
+    value of 1 in its SI unit (a farad, a metre per second) is no scale at all."""
+    out = []
+    for par, v in zip(problem.parameters, x):
+        out.append(abs(v) if par.log and v > 0 else max(abs(v), par.width))
+    return np.asarray(out, float)
+
+
 def uncertainty(problem: Problem, theta: Mapping[str, float], loss: float, J_unit: np.ndarray, s: np.ndarray):
     """Gauss-Newton standard errors and correlations at the optimum, and warnings.
 
     ``J_unit`` is the Jacobian of the residuals in the unit box at ``s`` (the optimizer's
-    last one), turned here into one per SI unit of every parameter."""
+    last one), turned here into one per SI unit of every parameter.  The covariance is
+    sigma^2 (J^T J)^-1 with sigma^2 = loss / (n - p), computed from the singular values of
+    J with its columns scaled (:func:`_scales`).  Directions with no singular value above
+    rounding (J has no component along them) are left out of the inverse; a parameter
+    with a component along one is not determined by the data at all: its standard error
+    is ``inf`` and its correlations ``nan`` (a pseudo-inverse would report 0)."""
     names = problem.names
     p, n = len(names), problem.n_points
     x = np.asarray([theta[k] for k in names])
     J = np.asarray(J_unit) / np.array([par.slope(s[i]) for i, par in enumerate(problem.parameters)])
     sigma2 = loss / max(n - p, 1)
-    # Relative parameters are better conditioned; a parameter at 0 (on a bound) is scaled
-    # by the width of its search space instead (by 1 in its SI unit, a farad or a metre
-    # per second, the information matrix would look singular).
-    width = np.array([(par.hi - par.lo) if par.lo is not None else 1.0 for par in problem.parameters])
-    scale = np.where(np.abs(x) > 0, np.abs(x), width)
+    scale = _scales(problem, x)
     Js = J * scale
     info = Js.T @ Js
     warnings = []
     evals, evecs = np.linalg.eigh(info)
     cond = evals[-1] / max(evals[0], 1e-300)
-    try:
-        cov_s = np.linalg.inv(info) * sigma2
-    except np.linalg.LinAlgError:
-        cov_s = np.linalg.pinv(info) * sigma2
+    _, sv, vt = np.linalg.svd(Js, full_matrices=False)
+    rank_tol = (sv[0] if sv.size else 0.0) * max(Js.shape) * np.finfo(float).eps
+    kept = sv > rank_tol
+    if sv.size == 0 or sv[0] <= 0:
+        kept[:] = False
+    V = vt.T
+    cov_s = (V[:, kept] / sv[kept] ** 2) @ V[:, kept].T * sigma2
+    null = V[:, ~kept]
+    # A parameter along a direction the data do not see: its variance is unbounded.
+    undetermined = np.sqrt(np.sum(null**2, axis=1)) > 1e-6 if null.size else np.zeros(p, bool)
     cov = cov_s * np.outer(scale, scale)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov / np.outer(se, se)
-    if not np.isfinite(cond) or cond > 1e10 or evals[0] <= 0:
+    se[undetermined] = np.inf
+    corr[undetermined, :] = np.nan
+    corr[:, undetermined] = np.nan
+    if not np.isfinite(cond) or cond > 1e10 or evals[0] <= 0 or undetermined.any():
         v = np.abs(evecs[:, 0])
         involved = [names[i] for i in np.argsort(-v) if v[i] > 0.3] or [names[int(np.argmax(v))]]
+        involved += [names[i] for i in np.flatnonzero(undetermined) if names[i] not in involved]
         warnings.append(warning(
             f"the data hardly determine {', '.join(involved)}: the information matrix is near singular "
             f"(condition number {cond:.2g}); their standard errors are not meaningful",
             None, "e.g. k0 and alpha of a reversible wave, or a rate constant outside the kinetic window"))
+        if undetermined.any():
+            which = [names[i] for i in np.flatnonzero(undetermined)]
+            warnings.append(warning(
+                f"the data do not determine {', '.join(which)} at all (the fitted curves do not change with "
+                f"{'it' if len(which) == 1 else 'them'}): standard error reported as inf, correlations as nan",
+                None, "leave it out of the fit, or add data it affects"))
     for i in range(p):
         for j in range(i + 1, p):
             if np.isfinite(corr[i, j]) and abs(corr[i, j]) > 0.98:
@@ -173,29 +227,54 @@ def fit(source, data: Mapping[str, object], fit: Sequence[str] | None = None, me
     return _result(problem, out, list(range(len(out.loss))), method, t0)
 
 
-def _result(problem: Problem, out, members, method: str, t0: float, y=None, share: int = 1) -> FitResult:
+def data_notes(datasets) -> list[str]:
+    """One sentence per data set that lost rows in its alignment with the programme."""
+    from mechlang.inverse.data import left_out_sentence
+
+    return [text for text in (left_out_sentence(d) for d in datasets.values()) if text]
+
+
+def _spread(starts: list[dict], names, best_loss: float) -> tuple[dict, int, int]:
+    """(spread, converged starts, starts within 1 % of the best loss) of a multi-start fit:
+    see :class:`FitResult`."""
+    converged = [st for st in starts if st["converged"] and np.isfinite(st["loss"])]
+    at_best = sum(1 for st in starts if np.isfinite(st["loss"]) and st["loss"] <= best_loss * 1.01 + 1e-300)
+    spread = {}
+    if len(starts) > 1 and converged:
+        for k in names:
+            vals = np.array([st["values"][k] for st in converged])
+            spread[k] = {"min": float(vals.min()), "max": float(vals.max()), "std": float(np.std(vals))}
+    return spread, len(converged), at_best
+
+
+def _result(problem: Problem, out, members, method: str, t0: float, y=None, share: int = 1,
+            datasets=None) -> FitResult:
     """The FitResult of the best of ``members`` (indices into the batch ``out``);
-    ``share`` divides the batch's simulation counts among that many independent fits."""
+    ``share`` divides the batch's simulation counts among that many independent fits;
+    ``datasets``, the aligned data fitted (default: the problem's own)."""
     best = min(members, key=lambda k: out.loss[k])
     s_best = out.s[best]
     theta = {p.name: float(p.from_unit(s_best[i])) for i, p in enumerate(problem.parameters)}
     if out.ok is None or not bool(out.ok[best]):
         problem.check_simulations(theta)  # raises SolverError saying what failed
     loss = float(out.loss[best])
+    notes = data_notes(problem.datasets if datasets is None else datasets)
     se, corr, warns = uncertainty(problem, theta, loss, out.J[best], s_best)
+    warns = [warning(text) for text in notes] + warns
     for i, p in enumerate(problem.parameters):
         if p.bounded and (s_best[i] < 1e-6 or s_best[i] > 1 - 1e-6):
-            warns.append(warning(f"{p.name} ended at a bound of its search space ({theta[p.name]:.4g} {p.unit})"))
+            if p.default_bounds:
+                warns.append(warning(
+                    f"{p.name} ended at a bound of its default search space ({theta[p.name]:.4g} {p.unit}; "
+                    f"{p.lo:.4g} .. {p.hi:.4g} {p.unit}, a factor 1000 either side of its starting value)",
+                    None, f"give {p.name} bounds (`in [lo, hi]` in the file, or bounds=) to search further"))
+            else:
+                warns.append(warning(f"{p.name} ended at a bound of its search space ({theta[p.name]:.4g} {p.unit})"))
     names = problem.names
     aic, bic = information_criteria(loss, problem.n_points, len(names))
     starts = [{"values": {p.name: float(p.from_unit(out.s[k][i])) for i, p in enumerate(problem.parameters)},
                "loss": float(out.loss[k]), "converged": bool(out.converged[k])} for k in members]
-    spread = {}
-    if len(members) > 1:
-        ok = [st for st in starts if np.isfinite(st["loss"]) and st["loss"] <= loss * 1.01 + 1e-300]
-        for k in names:
-            vals = np.array([st["values"][k] for st in ok])
-            spread[k] = float(np.std(vals)) if len(vals) > 1 else 0.0
+    spread, n_converged, n_at_best = _spread(starts, names, loss)
     fitted = None if out.r is None else problem.curves_from_residuals(out.r[best], y)
     curves = _curves(problem, theta, fitted)
     if y is not None:  # another data set on the same points: show its data
@@ -225,6 +304,9 @@ def _result(problem: Problem, out, members, method: str, t0: float, y=None, shar
         file=str(problem.model.file),
         curves=curves,
         weighting=problem.weighting,
+        data_notes=notes,
+        n_converged_starts=n_converged,
+        n_starts_at_best=n_at_best,
     )
 
 
@@ -252,6 +334,7 @@ def fit_many(source, datasets: Sequence[Mapping[str, object]], fit: Sequence[str
     t0 = time.perf_counter()
     problem = Problem(source, datasets[0], fit, bounds, log, opts)
     ys = [problem.y]
+    aligned = [problem.datasets]
     for n, data in enumerate(datasets[1:], 2):
         for name in data:
             if name not in problem.sims:
@@ -269,9 +352,11 @@ def fit_many(source, datasets: Sequence[Mapping[str, object]], fit: Sequence[str
                     f"data set {n}, experiment '{ds.experiment}' ({ds.source}): its points differ from the first "
                     "data set's; fit_many needs every data set on the same potentials or times (use fit for each)"))
         ys.append(problem.scaled(loaded))
+        aligned.append(loaded)
     start = problem.clip(problem.start())
     out = lm(problem, np.repeat(start[None], len(ys), 0), max_iter=max_iter, progress=progress, data=np.stack(ys))
-    return [_result(problem, out, [i], "lm", t0, y=ys[i], share=len(ys)) for i in range(len(ys))]
+    return [_result(problem, out, [i], "lm", t0, y=ys[i], share=len(ys), datasets=aligned[i])
+            for i in range(len(ys))]
 
 
 def profile(source, data, name: str, values: Sequence[float], fit: Sequence[str] | None = None, **kwargs):
@@ -306,8 +391,13 @@ class Comparison:
     ranking: list[dict]  # best first: file, aic, bic, delta_aic, delta_bic, loss, parameters
     fits: dict  # file -> FitResult
 
+    @property
+    def data_notes(self) -> list[str]:
+        """The data rows left out, one sentence per data set (each fit's, without repeats)."""
+        return list(dict.fromkeys(text for r in self.fits.values() for text in r.data_notes))
+
     def report(self) -> dict:
-        return {"ranking": self.ranking}
+        return {"ranking": self.ranking, "data_notes": self.data_notes}
 
 
 def compare(sources: Sequence, data: Mapping[str, object], fit: Mapping[str, Sequence[str]] | None = None,

@@ -3,7 +3,11 @@
 Fitted parameters live on a unit box: each is mapped from its declared search space
 (``in [lo, hi]``, on a log scale when declared ``log``) to s in [0, 1], so that every
 optimizer sees well-scaled, bounded variables; a parameter without bounds is searched
-as log10 of its value (``log``) or in units of its starting value.
+as log10 of its value (``log``) or in units of its starting value.  A quantity that must
+be positive (a diffusion coefficient, a concentration, a rate constant: see
+:func:`positive_values`) given neither bounds nor ``log`` -- in the file or by the caller --
+is searched on a log scale over ``DEFAULT_DECADES`` decades either side of its starting
+value (:attr:`Parameter.default_bounds`), so that no fit can make it negative.
 
 The residual of data set d at point i is (y_sim - y_data) / scale, y the data set's
 observable.  For current data the scale (``weighting``) is the largest measured |I| of
@@ -27,6 +31,7 @@ from typing import Mapping, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+import sympy
 
 from mechlang.errors import DataError, ModelError, did_you_mean, error
 from mechlang.model import ir
@@ -35,6 +40,51 @@ from mechlang.simulator import Simulator
 
 
 WEIGHTINGS = ("max", "relative")
+
+# A positive quantity fitted without bounds or log is searched over [start/10^3, start*10^3].
+DEFAULT_DECADES = 3.0
+# Experiment settings that cannot be negative.
+_POSITIVE_SETTINGS = ("scan_rate", "duration", "area", "T", "r", "L", "length", "omega", "nu", "Ru", "Cdl")
+# Arguments of the registered kinetic laws that are positive: the standard rate constant
+# and Marcus' reorganization energy.
+_POSITIVE_LAW_ARGS = ("k0", "lambda")
+# SI units of quantities that are never negative: diffusivities (and kinematic viscosities)
+# and concentrations.
+_POSITIVE_UNITS = ("m**2/s", "mol/m**3")
+
+
+def positive_values(model: ir.Model) -> set[str]:
+    """Names of the values of ``model`` that must be positive: species' D and c (a surface
+    species' Gamma), mass-action rate constants (``k``, ``kf``, ``kb``), ``k0`` (and
+    ``lambda``) of the registered kinetic laws, sites' Gamma_max, the experiment settings
+    that cannot be negative (``Ru``, ``Cdl``, ``area``, ``r``, ...), any value in m^2/s or
+    mol/m^3 -- and a value that is nothing but another one of these (``D = D0``, where
+    ``param D0`` is then positive too)."""
+    from mechlang.kinetics.base import REGISTRY
+
+    names: set[str] = set()
+    for s in model.species:
+        names.update(n for n in (s.D, s.c) if n)
+    for site in model.sites:
+        names.add(site.gamma_max)
+    for step in model.steps:
+        k = step.kinetics
+        if isinstance(k, ir.MassAction):
+            names.update(n for n in (k.kf, k.kb) if n)
+        elif isinstance(k, ir.LawCall) and k.law in REGISTRY and k.law not in model.laws:
+            names.update(v for a, v in k.args if a in _POSITIVE_LAW_ARGS)
+    for e in model.experiments_.values():
+        names.update(v for key, v in e.settings.items() if key in _POSITIVE_SETTINGS)
+    names.update(n for n, v in model.values.items() if v.unit.replace(" ", "") in _POSITIVE_UNITS)
+    todo = list(names)
+    while todo:  # D = D0: D0 is positive as well
+        v = model.values.get(todo.pop())
+        if v is not None and isinstance(v.expr, sympy.Symbol) and v.expr.name in model.values \
+                and v.expr.name not in names:
+            names.add(v.expr.name)
+            todo.append(v.expr.name)
+    return {n for n in names if n in model.values}
+
 
 # Compiled functions kept for the life of the process, so that a second fit of the same
 # model (another call, more starts, a profile-likelihood point, a comparison) neither
@@ -74,6 +124,7 @@ class Parameter:
     hi: float | None
     log: bool
     unit: str
+    default_bounds: bool = False  # lo, hi are the default search space of a positive quantity
 
     def from_unit(self, s):
         """s in [0, 1] (or unbounded) -> SI value; works on JAX and numpy arrays."""
@@ -110,6 +161,14 @@ class Parameter:
     @property
     def bounded(self) -> bool:
         return self.lo is not None
+
+    @property
+    def width(self) -> float:
+        """The size of its search space in SI: hi - lo with bounds, else the unit it is
+        searched in (its starting value; 1 when that is 0).  Never 0."""
+        if self.lo is not None:
+            return float(self.hi - self.lo)
+        return abs(self.value) or 1.0
 
 
 class Problem:
@@ -208,6 +267,7 @@ class Problem:
                 raise ModelError(error(
                     f"{model.file}: nothing to fit: name the parameters (fit=[...] or --fit), "
                     "or give them bounds with `in [lo, hi]` in the file"))
+        positive = positive_values(model)
         out = []
         for name in fit:
             vname = public.get(name)
@@ -218,11 +278,19 @@ class Problem:
             is_log = bool(log.get(name, v.log))
             value = next(s.defaults[k] for s in self.sims.values() for k in s.defaults
                          if s._public.get(k) == vname)
+            default = False
+            if (lo is None and not is_log and name not in log and vname in positive
+                    and np.isfinite(value) and value > 0):
+                # A positive quantity with no search space of its own: on a log scale,
+                # DEFAULT_DECADES decades either side of its start (linear steps in units
+                # of its value would take it through zero).
+                lo, hi = value * 10.0**-DEFAULT_DECADES, value * 10.0**DEFAULT_DECADES
+                is_log = default = True
             if lo is not None and not (lo < hi):
                 raise ModelError(error(f"bounds of '{name}' must have lo < hi, got [{lo}, {hi}]"))
             if is_log and ((lo is not None and lo <= 0) or value <= 0):
                 raise ModelError(error(f"'{name}' is searched on a log scale but its value or bounds are not positive"))
-            out.append(Parameter(name, value, lo, hi, is_log, v.unit))
+            out.append(Parameter(name, value, lo, hi, is_log, v.unit, default))
         return out
 
     # -- the pure part ------------------------------------------------------------------
