@@ -243,22 +243,21 @@ def test_compare_table_keeps_large_criteria_apart():
 def test_fit_prints_the_starts_spread_and_data_notes(capsys):
     from mechlang.cli.fit import _print_fit
 
+    note = "cv.csv (experiment 'cv'): 3 of 100 rows left out, outside the experiment's programme"
     result = SimpleNamespace(
         file="m.mech", method="lm", loss=1.0, n_points=10, converged=True, n_gradients=3, n_simulations=0,
-        wall_time=1.0, values={"D": 1e-9, "E0": 0.01}, stderr={"D": 1e-11, "E0": float("nan")},
-        units={"D": "m**2/s", "E0": "V"}, warnings=[],
+        wall_time=1.0, values={"D": 1e-9, "E0": 0.01}, stderr={"D": 1e-11, "E0": float("inf")},
+        units={"D": "m**2/s", "E0": "V"}, warnings=[SimpleNamespace(format=lambda color: f"warning: {note}")],
         starts=[{"values": {}, "loss": 1.0, "converged": True}, {"values": {}, "loss": 1.001, "converged": True},
                 {"values": {}, "loss": 5.0, "converged": False}],
-        spread={"D": 2e-12, "E0": 1e-4}, data_notes=["3 points of cv.csv lie outside the sweep and are left out"])
+        n_converged_starts=2, n_starts_at_best=2, data_notes=[note],
+        spread={"D": {"min": 1e-9, "max": 1.002e-9, "std": 1e-12}, "E0": {"min": 0.0099, "max": 0.0101, "std": 1e-4}})
     _print_fit(result)
     out = capsys.readouterr()
     assert "starts: 2 of 3 converged, 2 reached the best loss" in out.out
-    assert "D 2e-12 m^2/s" in out.out and "E0 0.0001 V" in out.out
+    assert "D 1e-09 to 1.002e-09 m^2/s" in out.out and "E0 0.0099 to 0.0101 V" in out.out
     assert "E0 = 0.01 V (undetermined" in out.out
-    assert "note: 3 points of cv.csv lie outside the sweep and are left out" in out.err
-    del result.data_notes  # before FitResult had data_notes: nothing to print
-    _print_fit(result)
-    assert "note:" not in capsys.readouterr().err
+    assert out.err.count(note) == 1  # printed once, with the warnings
 
 
 def test_fit_says_it_is_compiling_only_on_a_terminal(monkeypatch, capsys):

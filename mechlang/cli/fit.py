@@ -100,36 +100,22 @@ def _parameters(result) -> dict:
 def _fit_report(result) -> dict:
     report = dict(result.report())
     report["parameters"] = _parameters(result)
-    notes = list(getattr(result, "data_notes", None) or [])
-    if notes:
-        report.setdefault("data_notes", notes)
     return report
 
 
 def _starts_line(result) -> str | None:
-    """How the starts of a multi-start fit ended, and the spread of each parameter over
-    those that reached the best loss (``FitResult.spread``)."""
+    """How the starts of a multi-start fit ended, and each parameter's range over those
+    that converged (``FitResult.spread``)."""
     starts = result.starts or []
     if len(starts) < 2:
         return None
-    converged = sum(bool(s.get("converged")) for s in starts)
-    best = [s for s in starts if np.isfinite(s["loss"]) and s["loss"] <= result.loss * 1.01 + 1e-300]
-    text = f"  starts: {converged} of {len(starts)} converged, {len(best)} reached the best loss (within 1 %)"
-    if len(best) < 2 or not result.spread:
-        return text + "; no spread over one start"
-    spread = ", ".join(f"{k} {_g(v, 2)}" + (f" {format_unit(result.units.get(k))}" if result.units.get(k) else "")
-                       for k, v in result.spread.items())
-    return text + f"; spread (std) over those: {spread}"
-
-
-def _print_notes(results) -> None:
-    """The sentences of ``FitResult.data_notes`` (data points left out, ...), once each."""
-    seen = set()
-    for result in results:
-        for note in getattr(result, "data_notes", None) or []:
-            if note not in seen:
-                seen.add(note)
-                print(f"note: {note}", file=sys.stderr)
+    text = (f"  starts: {result.n_converged_starts} of {len(starts)} converged, "
+            f"{result.n_starts_at_best} reached the best loss (within 1 %)")
+    if not result.spread:
+        return text
+    unit = lambda k: f" {format_unit(result.units.get(k))}" if result.units.get(k) else ""  # noqa: E731
+    spread = ", ".join(f"{k} {_g(v['min'], 4)} to {_g(v['max'], 4)}{unit(k)}" for k, v in result.spread.items())
+    return text + f"; over the converged starts: {spread}"
 
 
 def _print_fit(result) -> None:
@@ -154,9 +140,8 @@ def _print_fit(result) -> None:
     line = _starts_line(result)
     if line:
         print(line)
-    for w in result.warnings:
+    for w in result.warnings:  # data points left out among them
         print(w.format(False), file=sys.stderr)
-    _print_notes([result])
 
 
 def plot_fits(path, fits: dict) -> None:
@@ -277,9 +262,6 @@ def run_compare(args) -> int:
         entry["parameters"] = _parameters(result)
         entry["converged"] = bool(result.converged)
         entry["warnings"] = [w.format(False) for w in result.warnings]
-        notes = list(getattr(result, "data_notes", None) or [])
-        if notes:
-            entry.setdefault("data_notes", notes)
         ranking.append(entry)
     shown = [Path(e["file"]).name for e in ranking]
     if len(set(shown)) < len(shown):  # the same name in two folders: show the paths
@@ -300,7 +282,6 @@ def run_compare(args) -> int:
     for e, name in zip(ranking, shown):
         for w in e["warnings"]:
             print(f"{name}: {w}", file=sys.stderr)
-    _print_notes(comparison.fits.values())
     if paths["-o"] is not None:
         write_json(paths["-o"], {**comparison.report(), "ranking": ranking})
     if paths["--plot"] is not None:
