@@ -116,7 +116,7 @@ def test_hemisphere_reference_at_infinity(tmp_path):
     a third or a fifth of the whole.  With no reference given the potential is measured at
     infinity: phi(0) and the current do not depend on the domain, and equal those with a
     reference 1000 radii away (10 cm) to the 1e-3 of the resistance left beyond it."""
-    opts = dict(points=50, ca_steps=60, newton=20)
+    opts = dict(points=50, ca_steps=60, newton=12)
     bare = write(tmp_path, HEMISPHERE.format(reference=""), "inf.mech")
     far = write(tmp_path, HEMISPHERE.format(reference="\n  reference = 10 cm"), "far.mech")
     runs = [mechlang.compile(bare, domain=6.0, **opts)(), mechlang.compile(bare, domain=12.0, **opts)(),
