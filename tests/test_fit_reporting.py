@@ -210,3 +210,9 @@ def test_a_potential_fitted_at_zero_is_not_reported_as_undetermined(tmp_path):
     assert all(np.isfinite(v) for v in r.stderr.values())
     assert not any("near singular" in w.message or "do not determine" in w.message for w in r.warnings), \
         [w.message for w in r.warnings]
+
+
+def test_an_empty_list_of_names_is_a_clear_error(ec):
+    path, E, I = ec
+    with pytest.raises(mechlang.errors.ModelError, match="nothing to fit"):
+        mechlang.fit(path, {"slow": {"E": E, "I": I}}, fit=[], progress=False, **FAST)

@@ -267,6 +267,8 @@ class Problem:
                 raise ModelError(error(
                     f"{model.file}: nothing to fit: name the parameters (fit=[...] or --fit), "
                     "or give them bounds with `in [lo, hi]` in the file"))
+        if not fit:
+            raise ModelError(error(f"{model.file}: nothing to fit: the list of names to fit is empty"))
         positive = positive_values(model)
         out = []
         for name in fit:
