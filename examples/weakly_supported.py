@@ -22,7 +22,7 @@ solution at the peak (against the reference 1 mm away); the peak current first f
 slightly (the drop stretches the wave, to 0.97x at ratio 3) and then rises (migration
 draws A+ to the electrode: 1.23x with BV, 1.29x with MHC at no support).  At ratio 1 the fit recovers k0 and lambda within two
 standard errors (0.5 % and 0.9 % off); the same data fitted as if fully supported give
-k0 2.8 times too small and lambda 0.29 eV too large, with a loss 77 times the noise's.
+k0 2.9 times too small and lambda 0.28 eV too large, with a loss 79 times the noise's.
 
     python examples/weakly_supported.py [--out DIR] [--seed N] [--fit-ratio R] [--points N --dE V]
 """
