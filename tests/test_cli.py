@@ -85,6 +85,11 @@ def test_show_prints_the_derived_equations(tmp_path):
 
 # Examples that need solver options beyond the defaults (each says so in its header).
 SOLVER_OPTIONS = {"dissociative_ce.mech": ["--newton", "10", "--first-cell", "1e-6"]}
+# The weakly supported couples (Nernst-Planck with electroneutrality) spend most of their
+# time stepping the default grid: a coarse one (a third of the time) still runs the whole
+# file; their accuracy is checked in test_weakly_supported.py.
+COARSE = ["--points", "60", "--dE", "4e-3"]
+SOLVER_OPTIONS.update({"weakly_supported.mech": COARSE, "weakly_supported_mhc.mech": COARSE})
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.mech")), ids=lambda p: p.name)

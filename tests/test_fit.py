@@ -51,6 +51,11 @@ experiment fast {
 """
 
 
+# Simulators of the synthetic data, compiled once per (text, experiment, options) for the
+# whole module: the tests differ in the values they simulate at, which are runtime inputs.
+_SIMULATORS = {}
+
+
 def synthetic(tmp_path, text, truth, noise=0.01, seed=0, tag="x", options=FAST):
     """Simulate each experiment at `truth`, add Gaussian noise, write E,I files."""
     path = write(tmp_path, text, f"{tag}.mech")
@@ -58,7 +63,10 @@ def synthetic(tmp_path, text, truth, noise=0.01, seed=0, tag="x", options=FAST):
     rng = np.random.default_rng(seed)
     files = {}
     for exp in model.experiments:
-        res = mechlang.compile(model, exp, **options)(truth)
+        key = (text, exp, tuple(sorted(options.items())))
+        if key not in _SIMULATORS:
+            _SIMULATORS[key] = mechlang.compile(model, exp, **options)
+        res = _SIMULATORS[key](truth)
         I = np.asarray(res.I)  # noqa: E741
         I = I + noise * np.max(np.abs(I)) * rng.standard_normal(I.shape)
         f = tmp_path / f"{tag}_{exp}_{seed}.csv"
@@ -139,12 +147,19 @@ def test_reversible_wave_warns_that_k0_and_alpha_are_not_identifiable(tmp_path):
     assert "k0" in text or "alpha" in text
 
 
+@pytest.fixture(scope="module")
+def quiet_bv(tmp_path_factory):
+    """One noisy data set of E_BV (k0 = 4e-5 m/s, alpha = 0.42) in one folder for the
+    module: fits of the same file and data share their compiled Jacobian."""
+    return synthetic(tmp_path_factory.mktemp("quiet_bv"), E_BV, {"k0": 4e-5, "alpha": 0.42}, noise=0.005)
+
+
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])
-def test_first_order_methods_and_multistart(tmp_path, method):
-    truth = {"k0": 4e-5, "alpha": 0.42}
-    path, files = synthetic(tmp_path, E_BV, truth, noise=0.005)
+def test_first_order_methods_and_multistart(quiet_bv, method):
+    path, files = quiet_bv
+    # adam: its best start was within 0.3 % of k0 after 120 iterations (measured), 150 leaves margin
     r = mechlang.fit(path, {"slow": files["slow"]}, fit=["k0", "alpha"], method=method, starts=2,
-                     progress=False, max_iter=200 if method == "lbfgs" else 250, **FAST)
+                     progress=False, max_iter=200 if method == "lbfgs" else 150, **FAST)
     assert len(r.starts) == 2
     assert abs(np.log(r.values["k0"] / 4e-5)) < (0.1 if method == "lbfgs" else 0.3)
 
@@ -189,9 +204,8 @@ experiment fast {
     assert comparison.ranking[1]["delta_aic"] > 10
 
 
-def test_cli_fit_writes_json_and_png(tmp_path):
-    truth = {"k0": 4e-5, "alpha": 0.42}
-    path, files = synthetic(tmp_path, E_BV, truth, noise=0.005)
+def test_cli_fit_writes_json_and_png(tmp_path, quiet_bv):
+    path, files = quiet_bv
     report, png = tmp_path / "fit.json", tmp_path / "fit.png"
     before = open(files["slow"], "rb").read()
     out = subprocess.run([sys.executable, "-m", "mechlang.cli.main", "fit", str(path),

@@ -145,9 +145,15 @@ def test_adsorbed_and_solution_couples_conserve_mass(tmp_path):
     assert dissolved + adsorbed == pytest.approx(0.2 * x[-1] + GAMMA, rel=1e-9)
 
 
+@pytest.fixture(scope="module")
+def adsorbed_couples(tmp_path_factory):
+    """One coarse compiled simulator for every parameter's gradient (values are inputs)."""
+    return mechlang.compile(write(tmp_path_factory.mktemp("ads"), ADSORBED_COUPLES), points=60, dE=4e-3)
+
+
 @pytest.mark.parametrize("name, value", [("ka", 1e-6), ("S.g", 1.0), ("Aads.Gamma", 1e-6)])
-def test_gradients_through_adsorption_match_finite_differences(tmp_path, name, value):
-    sim = mechlang.compile(write(tmp_path, ADSORBED_COUPLES), points=60, dE=4e-3)
+def test_gradients_through_adsorption_match_finite_differences(adsorbed_couples, name, value):
+    sim = adsorbed_couples
     grad, fd = gradient_and_difference(sim, name, value)
     assert grad == pytest.approx(fd, rel=1e-4)
     assert grad != 0.0
@@ -222,9 +228,16 @@ def test_electrosorption_reaches_its_isotherm_and_passes_its_charge(tmp_path, g)
     assert charge == pytest.approx(F * AREA * float(np.asarray(res.surface)[half - 1, 0]), rel=2e-3)
 
 
+@pytest.fixture(scope="module")
+def electrosorption_cv(tmp_path_factory):
+    """One coarse compiled simulator for every parameter's gradient (values are inputs)."""
+    path = write(tmp_path_factory.mktemp("electrosorption"), ELECTROSORPTION.format(g=1.0))
+    return mechlang.compile(path, "cv", points=60, dE=4e-3)
+
+
 @pytest.mark.parametrize("name, value", [("ks", 100.0), ("S.Gamma_max", 2e-6)])
-def test_gradients_through_electrosorption_match_finite_differences(tmp_path, name, value):
-    sim = mechlang.compile(write(tmp_path, ELECTROSORPTION.format(g=1.0)), "cv", points=60, dE=4e-3)
+def test_gradients_through_electrosorption_match_finite_differences(electrosorption_cv, name, value):
+    sim = electrosorption_cv
     grad, fd = gradient_and_difference(sim, name, value)
     assert grad == pytest.approx(fd, rel=1e-4)
     assert grad != 0.0
