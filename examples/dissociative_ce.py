@@ -47,16 +47,6 @@ FIT_OPTIONS = {"points": 120, "first_cell": 1e-6, "ca_steps": 400, "newton": 10}
 LONG = 100.0  # s: duration of the runs that give the steady-state currents
 
 
-def fresh(path: Path) -> Path:
-    """``path``, or ``name_2.ext``, ... if it exists: never over a user's file."""
-    k = 2
-    out = path
-    while out.exists():
-        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
-        k += 1
-    return out
-
-
 def make_data(model, seed: int) -> dict:
     """The chronoamperograms at the truth, sampled at N_POINTS times, with noise."""
     import mechlang
@@ -199,7 +189,8 @@ def main(argv=None) -> int:
     print("  fraction = (I_ss - I_H) / (I_labile - I_H): the share of the undissociated acid that reaches the "
           "electrode as H+")
 
-    report_path, plot_path = fresh(folder / "dissociative_ce.json"), fresh(folder / "dissociative_ce.png")
+    from mechlang.cli.common import fresh_path
+    report_path, plot_path = fresh_path(folder / "dissociative_ce.json"), fresh_path(folder / "dissociative_ce.png")
     report = result.report()
     report.update(truth=TRUTH, start=start, table=rows, correlation_Ka_kd=r, kb=kb, kb_relative_error=kb_rel, steady_state=steady,
                   noise=NOISE, seed=args.seed, data_options=DATA_OPTIONS, fit_options=FIT_OPTIONS)

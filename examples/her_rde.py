@@ -194,16 +194,6 @@ def with_ru(E, j, cond) -> dict:
     return reports
 
 
-def fresh(path: Path) -> Path:
-    """``path``, or ``name_2.ext``, ... if it exists: never over a user's file."""
-    k = 2
-    out = path
-    while out.exists():
-        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
-        k += 1
-    return out
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
@@ -271,7 +261,8 @@ def main(argv=None) -> int:
         for d in r.warnings:
             print(f"  {w}: {d.format(False)}", file=sys.stderr)
     ru = with_ru(E, j, cond) if args.ru else None
-    report_path, plot_path = fresh(folder / "her_rde.json"), fresh(folder / "her_rde.png")
+    from mechlang.cli.common import fresh_path
+    report_path, plot_path = fresh_path(folder / "her_rde.json"), fresh_path(folder / "her_rde.png")
     out = {"data": str(data_path), "n_points": len(E), "chosen_weighting": choice, "reported": REPORTED,
            "levich_A_m2": lim, "max_measured_A_m2": jmax,
            "fits": {w: {**r.report(), **rows[w]} for w, r in fits.items()},

@@ -223,16 +223,6 @@ def plot(data: dict, out: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def fresh(path: Path) -> Path:
-    """``path``, or ``name_2.ext``, ... if it exists: never over a user's file."""
-    k = 2
-    out = path
-    while out.exists():
-        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
-        k += 1
-    return out
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="the peo_litfsi_operando folder")
@@ -247,7 +237,8 @@ def main(argv=None) -> int:
     out = run(data, quick=args.quick)  # no progress bar: the output is the report
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
-    png, js = fresh(folder / "peo_litfsi.png"), fresh(folder / "peo_litfsi.json")
+    from mechlang.cli.common import fresh_path
+    png, js = fresh_path(folder / "peo_litfsi.png"), fresh_path(folder / "peo_litfsi.json")
     plot(data, out, png)
     report = {k: v for k, v in out.items() if k != "simulation"}
     js.write_text(json.dumps(report, indent=2))

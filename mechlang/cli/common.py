@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mechlang.errors import DataError, error
 
-__all__ = ["json_safe", "write_json", "count", "positive", "solver_options", "plot_formats", "outputs"]
+__all__ = ["json_safe", "write_json", "fresh_path", "count", "positive", "solver_options", "plot_formats", "outputs"]
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -52,6 +52,17 @@ def write_json(path, payload, stream=None) -> None:
         json.dump(json_safe(payload), fh, indent=2, allow_nan=False)
         fh.write("\n")
     print(f"wrote {path}", file=sys.stderr if stream is None else stream)
+
+
+def fresh_path(path) -> Path:
+    """``path``, or ``name_2.ext``, ``name_3.ext``, ... if it exists: never over a file
+    that is there (the examples' output folders)."""
+    path = Path(path)
+    out, k = path, 2
+    while out.exists():
+        out = path.with_name(f"{path.stem}_{k}{path.suffix}")
+        k += 1
+    return out
 
 
 # -- option values -----------------------------------------------------------------------
