@@ -23,7 +23,8 @@ from mechlang.symbolic.system import SymbolicSystem, derive
 class Result:
     """A simulated experiment: time (s), applied potential (V), current (A, anodic > 0).
     For a ``galvanostatic`` experiment ``I`` is the applied current and ``E`` the
-    potential solved for at every step.
+    potential solved for at every step (``transport concentrated``: the cell's potential,
+    with the salt's conductivity; without it zeros, ``Model.computes_potential``).
 
     For a steady-state ``polarization`` experiment ``t`` is all zeros (there is no time),
     ``E`` the ``points`` potentials from E_start to E_end, ``x`` is ``[0]`` and

@@ -299,16 +299,17 @@ experiment pol {
 
 
 def test_potential_data_of_a_symmetric_cell_are_an_error(tmp_path):
-    """transport concentrated computes no electrode potential (Result.E is zeros): t,E data
-    would be fitted against zeros."""
+    """transport concentrated without the salt's conductivity computes no potential (Result.E
+    is zeros): t,E data would be fitted against zeros."""
     model = mechlang.load_string(CELL, "cell.mech")
     path = tmp_path / "cell_potential.csv"
     path.write_text("t [s], E [mV]\n60, 10\n120, 12\n180, 13\n")
     with pytest.raises(DataError) as e:
         mechlang.fit(model, {"pol": str(path)}, fit=["LiX.D"], progress=False)
     msg = str(e.value)
-    assert f"{path}:1:8:" in msg and "column E" in msg and "computes no electrode potential" in msg
-    with pytest.raises(DataError, match="column E: .*computes no electrode potential"):
+    assert f"{path}:1:8:" in msg and "column E" in msg and "computes no potential without the salt's " \
+        "conductivity" in msg and "kappa" in msg
+    with pytest.raises(DataError, match="column E: .*computes no potential"):
         mechlang.fit(model, {"pol": {"t": [60.0, 120.0, 180.0], "E": [0.01, 0.012, 0.013]}}, fit=["LiX.D"],
                      progress=False)
 

@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a value, e.g. k0=0.01 (in the unit the file used) or 'k0=5e-3 cm/s'; repeatable",
     )
     sim.add_argument("-o", "--output", metavar="OUT.csv", default=None,
-                     help="write t,E,I to a CSV file (t,I for transport concentrated, which has no E)")
+                     help="write t,E,I to a CSV file (t,I for transport concentrated without kappa, which has no E)")
     sim.add_argument("--plot", metavar="OUT.png", default=None,
                      help="plot the current to an image file (.png, .pdf, .svg, ...; no extension: .png)")
     sim.add_argument("--points", metavar="N", type=int, default=None,

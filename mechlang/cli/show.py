@@ -41,7 +41,11 @@ def render_concentrated(model, latex: bool = False) -> str:
     out = [f"Binary salt {salt.name} in a symmetric cell (transport concentrated), c = [{salt.name}]:",
            "  dc/dt = -dN/dx,  N = N_d + c v0,  N_d = -D dc/dx + t_plus i/F,  v0 = Vm (i/F - N_d)",
            "  N = i/F at both electrodes (only Li+ crosses), x from the left electrode", ""]
-    for name, e in (("D", D), ("t_plus", salt.t_plus), ("Vm", Vm)):
+    coefficients = [("D", D), ("t_plus", salt.t_plus), ("Vm", Vm)]
+    if salt.kappa is not None:
+        out[3:3] = ["  E = Phi(0) - Phi(L) (+ I Ru),  dPhi/dx = -i/kappa + (2RT/F) (1 - t_plus) tdf dln c/dx"]
+        coefficients += [("kappa", salt.kappa), ("tdf", salt.tdf if salt.tdf is not None else sympy.Integer(1))]
+    for name, e in coefficients:
         out.append(wrap(f"{name} = {_fmt(e, latex)}"))
     return "\n".join(out)
 

@@ -1,8 +1,8 @@
 """``mechlang simulate FILE [--experiment NAME] [--set NAME=VALUE]... [-o OUT.csv] [--plot OUT.png]``.
 
-The CSV has the columns t,E,I (s, V, A); a ``transport concentrated`` model, which computes
-no electrode potential, gets t,I.  Option values and output paths are checked before the
-model is compiled."""
+The CSV has the columns t,E,I (s, V, A); a ``transport concentrated`` model whose salt has
+no conductivity (``kappa``), which computes no potential, gets t,I.  Option values and
+output paths are checked before the model is compiled."""
 
 from __future__ import annotations
 
@@ -38,13 +38,6 @@ def parse_set(model, simulator, text: str) -> tuple[str, float]:
     return key, si
 
 
-def has_potential(model) -> bool:
-    """Whether a run of ``model`` computes an electrode potential: ``transport
-    concentrated`` has no electrode kinetics, and its ``Result.E`` is zeros that mean
-    nothing (its CSV and plot leave E out)."""
-    return "concentrated" not in model.transport
-
-
 def _columns(result, with_E: bool) -> tuple[str, np.ndarray]:
     cols = [np.asarray(result.t)] + ([np.asarray(result.E)] if with_E else []) + [np.asarray(result.I)]
     return ("t,E,I" if with_E else "t,I"), np.column_stack(cols)
@@ -70,10 +63,10 @@ def plot(path: Path, result, model, experiment, technique: str) -> None:
         if peak < 1000 * s:
             scale, unit = s, u
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    if not has_potential(model):  # no electrode potential: the applied current against time
+    if not model.computes_potential:  # no electrode potential: the applied current against time
         ax.plot(np.asarray(result.t), I / scale, lw=1.4)
         ax.set_xlabel("t / s")
-        ax.set_ylabel(f"applied I / {unit}  (no electrode potential: transport concentrated)", fontsize=8)
+        ax.set_ylabel(f"applied I / {unit}  (no potential: transport concentrated without kappa)", fontsize=8)
         ax.axhline(0, color="0.7", lw=0.6)
     elif technique == "galvanostatic":  # the potential at the applied current
         ax.plot(np.asarray(result.t), np.asarray(result.E), lw=1.4)
@@ -85,7 +78,7 @@ def plot(path: Path, result, model, experiment, technique: str) -> None:
     else:
         ax.plot(np.asarray(result.E), I / scale, lw=1.4)
         ax.set_xlabel("E / V")
-    if technique != "galvanostatic" and has_potential(model):
+    if technique != "galvanostatic" and model.computes_potential:
         ax.set_ylabel(f"I / {unit}  (anodic > 0)")
         ax.axhline(0, color="0.7", lw=0.6)
     title = model.name or Path(model.file).stem
@@ -106,12 +99,13 @@ def run(args) -> int:
     sim = compile(model, args.experiment, **options)
     overrides = dict(parse_set(model, sim, s) for s in (args.set or []))
     result = sim(overrides)
-    with_E = has_potential(model)
+    with_E = model.computes_potential
     out_csv, out_png = paths["-o"], paths["--plot"]
     if out_csv is not None:
         write_csv(out_csv, result, with_E)
         what = ("t [s], E [V], I [A]" if with_E
-                else "t [s], I [A]; no E: transport concentrated computes no electrode potential")
+                else "t [s], I [A]; no E: transport concentrated computes the cell's potential only with "
+                "the salt's conductivity kappa")
         print(f"wrote {out_csv} ({len(result.t)} points: {what})", file=sys.stderr)
     if out_png is not None:
         plot(out_png, result, model, sim.experiment.name, sim.experiment.technique)

@@ -36,8 +36,8 @@ What a data set measures (its *observable*) is named by its columns, and must be
 the technique computes (:attr:`~mechlang.experiments.base.Waveform.computed`): the current
 of a ca, cv, lsv or polarization, the potential of a galvanostatic experiment.  Data on
 the applied quantity (``t,E`` for a ca) are a :class:`~mechlang.errors.DataError`, and so
-are potential data of an experiment that computes no electrode potential (a symmetric cell
-of ``transport concentrated``, whose E is always 0).  Sweep data that do not follow the
+are potential data of an experiment that computes no potential (a symmetric cell of
+``transport concentrated`` whose salt has no conductivity ``kappa``: its E is always 0).  Sweep data that do not follow the
 programme but would in millivolts (a bare ``E`` header over ``450 .. -450``) say so.
 
 Profile data (``t,x,SPECIES``) are compared with the simulated profiles
@@ -619,7 +619,7 @@ def _align_polarization(E: np.ndarray, rows: np.ndarray, file: str, E_start: flo
 
 
 def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float], species=(),
-                 surface=(), domain=None) -> Dataset:
+                 surface=(), domain=None, potential: bool = True) -> Dataset:
     """Read and align the data of one experiment.
 
     Arguments:
@@ -636,6 +636,8 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
             ``surface`` those of them that are surface species (they have no profile).
         domain: for profile data, a function returning the length of the simulated
             domain (m); called only when profile data are read.
+        potential: whether the simulation computes a potential (``ir.Model.computes_potential``:
+            not ``transport concentrated`` without the salt's conductivity).
 
     Returns:
         A :class:`Dataset` of the points that lie on the programme.
@@ -671,14 +673,15 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
     computed = waveform(technique).computed
     given = [c for c in ("I", "E") if c != xname and (c in columns or (c == "I" and "j" in columns))]
     observable = next((c for c in computed if c in given), computed[0])
-    if observable == "E" and "E" in columns and not _computes_potential(experiment):
+    if observable == "E" and "E" in columns and not potential:
         col = header["columns"].get("E", 0)
         line = header["line"]
         raise DataError(error(
             f"column E: experiment '{experiment.name}' ({technique} in a symmetric cell, 'transport "
-            f"concentrated') computes no electrode potential (its E is always 0): potential data cannot be "
-            f"fitted", Span(file, line, col if line else 0),
-            "fit its concentration profiles (t,x,SPECIES) or solvent velocities (t,x,v)"))
+            f"concentrated') computes no potential without the salt's conductivity (its E is always 0): "
+            f"potential data cannot be fitted", Span(file, line, col if line else 0),
+            "give the salt 'kappa = ...' (and 'tdf = ...') for the cell's potential, or fit its "
+            "concentration profiles (t,x,SPECIES) or solvent velocities (t,x,v)"))
     if given and observable not in given:
         name = given[0]
         col = header["columns"].get(name, header["columns"].get("j", 0))
@@ -753,12 +756,6 @@ def load_dataset(source, experiment: ir.Experiment, settings: Mapping[str, float
         observable=observable,
         left_out=tuple(_left_out_phrases(reasons, "point" if file == _ARRAYS else "row")),
     )
-
-
-def _computes_potential(experiment: ir.Experiment) -> bool:
-    """Whether the simulation of ``experiment`` computes an electrode potential: not in a
-    symmetric cell (``transport concentrated``), whose Result.E is zeros."""
-    return experiment.geometry != "symmetric_cell"
 
 
 def _check_points(t, x, rows, file, duration, domain, run, origin, region) -> None:

@@ -222,7 +222,8 @@ class Problem:
             settings = dict(sim.settings)
             settings["cycles"] = sim.experiment.cycles
             loaded = [load_dataset(src, sim.experiment, settings, sim.species, sim.surface_species,
-                                   domain=lambda s=sim: float(np.asarray(s().x)[-1]))
+                                   domain=lambda s=sim: float(np.asarray(s().x)[-1]),
+                                   potential=self.model.computes_potential)
                       for src in sources]
             if any(d.kind == "profile" for d in loaded) and not sim.options.profiles:
                 self.sims[name] = simulator(self.model, name, sim.options.with_(profiles=True), self._model_key)

@@ -198,8 +198,11 @@ class _Env:
 
 # -- the model builder -------------------------------------------------------------------
 
-_SPECIES_PROPS = ("D", "c", "z", "t_plus", "Vm")
-_CONCENTRATED_PROPS = ("t_plus", "Vm")  # transport concentrated: a binary salt's t+ and molar volume
+_SPECIES_PROPS = ("D", "c", "z", "t_plus", "Vm", "kappa", "tdf")
+# transport concentrated: a binary salt's t+, molar volume, conductivity and thermodynamic factor
+_CONCENTRATED_PROPS = ("t_plus", "Vm", "kappa", "tdf")
+_CONCENTRATED_DIMS = {"t_plus": U.DIMENSIONLESS, "Vm": U.LENGTH**3 / U.AMOUNT,
+                      "kappa": U.CURRENT / (U.POTENTIAL * U.LENGTH), "tdf": U.DIMENSIONLESS}
 _RATE_KEYS = ("k", "kf", "kb", "K", "rate")
 # none: no mass transport, surface = bulk; concentrated: a binary salt in a symmetric cell
 _TRANSPORTS = ("diffusion", "none", "convection", "migration", "concentrated")
@@ -753,8 +756,8 @@ class _Builder:
                     self.err(f"species property '{key}' belongs to 'transport concentrated' (a binary salt)",
                              props[key].name.span, "add 'transport concentrated', or leave it out")
                 elif key in props:
-                    dim = U.DIMENSIONLESS if key == "t_plus" else U.LENGTH**3 / U.AMOUNT
-                    extra[key] = self.diffusion_of_concentration(name, props[key].value, key, dim)
+                    extra[key] = self.diffusion_of_concentration(name, props[key].value, key,
+                                                                 _CONCENTRATED_DIMS[key])
                     if extra[key] is None:  # reported: no echoes about this species
                         self.species_with_bad_props.add(name)
             D, D_expr = None, None
@@ -775,7 +778,8 @@ class _Builder:
                 if z_val is not None:
                     z, z_declared = z_val, True
             self.species_ir[name] = ir.Species(name, D, c, z, z_declared, False, ident.span, D_expr=D_expr,
-                                               t_plus=extra.get("t_plus"), Vm=extra.get("Vm"))
+                                               t_plus=extra.get("t_plus"), Vm=extra.get("Vm"),
+                                               kappa=extra.get("kappa"), tdf=extra.get("tdf"))
 
     def concentrated(self) -> bool:
         """The file says `transport concentrated` (read before the transport is built)."""
@@ -1551,12 +1555,17 @@ class _Builder:
                 if val.expr.is_number and float(val.expr) < 0:
                     self.err(f"{what} must not be negative", e.span)
                     return None
-                why = ("transport concentrated" if concentrated else
+                why = ("transport concentrated" if concentrated and key == "Cdl" else
                        "a steady-state polarization experiment" if technique in _STEADY_TECHNIQUES else
                        "migration (the solution's own potential drop is computed there)"
                        if key == "Ru" and "migration" in self.transport_ir else None)
                 if why:
                     self.err(f"{what} is not supported with {why} yet; leave it out or set it to 0", e.span)
+                    return None
+                if concentrated and not any(sp.kappa is not None for sp in self.species_ir.values()):
+                    self.err(f"{what} with transport concentrated adds I Ru to the cell's potential, which "
+                             "needs the salt's conductivity", e.span,
+                             "give the salt 'kappa = ...' (e.g. 'kappa = 1 mS/cm'), or leave Ru out")
                     return None
             return v
 
@@ -1798,6 +1807,11 @@ class _Builder:
                 p.name.name == "D" for p in self.d.species[salts[0]][0].props):
             self.err(f"species '{salts[0]}' (the salt) has no diffusion coefficient", sp.span,
                      f"add D = ..., e.g. 'species {salts[0]}: ..., D = 1e-7 cm^2/s'")
+        props = {p.name.name: p for p in self.d.species[salts[0]][0].props}
+        if sp.tdf is not None and sp.kappa is None and "kappa" not in props:
+            self.err(f"the thermodynamic factor of '{salts[0]}' enters only the cell's potential, which needs "
+                     "the salt's conductivity", props["tdf"].name.span,
+                     f"add kappa = ..., e.g. 'species {salts[0]}: ..., kappa = 1 mS/cm', or leave tdf out")
 
     # -- checks with the file's values -------------------------------------------------------
     def numeric(self, expr, concs: dict[str, sympy.Expr] | None = None) -> float | None:
@@ -1832,7 +1846,7 @@ class _Builder:
                 continue
             props = {p.name.name: p for p in self.d.species[name][0].props}
             coefficients = [("D", sp.D_expr if sp.D_expr is not None else (sympy.Symbol(sp.D) if sp.D else None))]
-            coefficients += [("t_plus", sp.t_plus), ("Vm", sp.Vm)]
+            coefficients += [("t_plus", sp.t_plus), ("Vm", sp.Vm), ("kappa", sp.kappa), ("tdf", sp.tdf)]
             for key, expr in coefficients:
                 if expr is None or key not in props:
                     continue
@@ -1841,18 +1855,20 @@ class _Builder:
                            for c in [self.numeric(bulk[x])] if c is not None]
                 text = (f" at the bulk concentration{'s' if len(at_bulk) > 1 else ''} ({', '.join(at_bulk)})"
                         if at_bulk else "")
-                where = [(text, bulk, key == "D")]
+                where = [(text, bulk, True)]
                 if name in read:  # the species used up (an electrode at its limiting current)
                     where.append((f" where [{name}] = 0 (used up at the electrode)", {**bulk, name: 0}, False))
                 for text, concs, strict in where:
                     value = self.numeric(expr, concs)
                     if value is None:
                         continue
-                    bad = not math.isfinite(value) or (key in ("D", "Vm") and (value < 0 or (strict and value == 0)))
+                    positive = key in ("D", "kappa", "tdf")  # kappa, tdf > 0 at the bulk, >= 0 used up
+                    bad = not math.isfinite(value) or (key in ("D", "Vm", "kappa", "tdf") and (
+                        value < 0 or (strict and positive and value == 0)))
                     if bad:
-                        unit = {"D": " m^2/s", "Vm": " m^3/mol", "t_plus": ""}[key]
-                        need = {"D": "positive and finite" if strict else "finite and not negative",
-                                "Vm": "finite and not negative", "t_plus": "finite"}[key]
+                        unit = {"D": " m^2/s", "Vm": " m^3/mol", "t_plus": "", "kappa": " S/m", "tdf": ""}[key]
+                        need = ("positive and finite" if strict and positive else
+                                "finite and not negative" if key != "t_plus" else "finite")
                         self.err(f"{key} of species '{name}' is {value:.4g}{unit}{text}; it must be {need}",
                                  props[key].value.span,
                                  "evaluated with the values the file gives")

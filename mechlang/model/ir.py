@@ -68,6 +68,10 @@ class Species:
     # salt's partial molar volume (m^3/mol), expressions of [X] and values, SI
     t_plus: sympy.Expr | None = None
     Vm: sympy.Expr | None = None
+    # and, for the cell's potential, its conductivity (S/m) and thermodynamic factor
+    # 1 + dln f/dln c (None: not given; without kappa no potential is computed)
+    kappa: sympy.Expr | None = None
+    tdf: sympy.Expr | None = None
     # A surface species' ``c`` is its surface concentration Gamma (mol/m^2), D is None.
 
 
@@ -205,6 +209,15 @@ class Model:
         """Every number of the file but the experiment settings: name -> SI value."""
         numbers = self.evaluate()
         return {k: numbers[k] for k, v in self.values.items() if v.kind != "experiment"}
+
+    @property
+    def computes_potential(self) -> bool:
+        """Whether a run computes an electrode potential (``Result.E``): always, but for
+        ``transport concentrated`` only when the salt has a conductivity ``kappa`` (there
+        are no electrode kinetics; E is the cell's potential, else zeros that mean nothing)."""
+        if "concentrated" not in self.transport:
+            return True
+        return any(s.kappa is not None for s in self.species if not s.surface and not s.solid)
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:

@@ -166,6 +166,7 @@ _PREFIXABLE = {
     "F": ("farad", Fraction(1)),
     "ohm": ("ohm", Fraction(1)),
     "Ω": ("ohm", Fraction(1)),
+    "S": ("siemens", Fraction(1)),  # conductance: mS/cm for an electrolyte's conductivity
     "J": ("joule", Fraction(1)),
     "eV": ("electron_volt", None),
     "g": ("gram", Fraction(1, 1000)),
@@ -383,7 +384,8 @@ def _split(dim: Dim, *, concentration: bool) -> list[tuple[str, Fraction]]:
     """Decompose ``dim`` into named factors (potential, energy, concentration, bases)."""
     rest = dim
     parts: list[tuple[str, Fraction]] = []
-    for named, ndim in (("resistance", RESISTANCE), ("capacitance", CAPACITANCE), ("charge", CHARGE)):
+    for named, ndim in (("resistance", RESISTANCE), ("conductance", DIMENSIONLESS / RESISTANCE),
+                        ("capacitance", CAPACITANCE), ("charge", CHARGE)):
         extra = rest / ndim
         if all(base == "length" for base, _ in extra.exps):
             return [(named, Fraction(1))] + list(extra.exps)
@@ -440,6 +442,7 @@ _SI_SYMBOL = {
     "potential": "V",
     "energy": "J",
     "resistance": "ohm",
+    "conductance": "S",
     "capacitance": "F",
     "charge": "C",
     "length": "m",
@@ -458,7 +461,7 @@ def si_unit(unit) -> str:
     if dim.dimensionless:
         return ""
     parts = [(_SI_SYMBOL[n], e) for n, e in _split(dim, concentration=False)]
-    order = ["V", "J", "ohm", "F", "C", "A", "mol", "m", "kg", "s", "K", "cd"]
+    order = ["V", "J", "ohm", "S", "F", "C", "A", "mol", "m", "kg", "s", "K", "cd"]
     parts.sort(key=lambda p: order.index(p[0]))
     return _fmt(parts, "**", "*")
 

@@ -21,11 +21,23 @@ v0 = 0 there.  At steady state N = i/F everywhere: dc/dx = -i (1 - t+)/(F D), an
 D, t+ and V are expressions of the salt concentration ``[X]`` and of parameters (all
 runtime, differentiable); V = 0 (the default) is a solvent at rest.
 
+The cell's potential, with the salt's conductivity kappa(c) and thermodynamic factor
+tdf(c) = 1 + dln f/dln c (default 1): both electrodes are Li in equilibrium with the salt
+at their surface (no charge-transfer overpotential; an experiment's ``Ru`` adds I Ru, an
+interfacial resistance), so E, the left electrode against the right, is the drop of the
+potential measured with Li along the electrolyte, with Newman's
+
+    dPhi/dx = -i/kappa + (2RT/F) (1 - t+) tdf dln c/dx,
+
+E = Phi(0) - Phi(L): the ohmic drop i L/kappa at first, and at steady state with
+constant coefficients i L/kappa + (2RT/F)(1 - t+) tdf ln(c(0)/c(L)).  Without kappa no
+potential is computed (E is zeros).
+
 Finite volumes on a grid whose spacing grows geometrically from both electrodes to the
 middle (``points`` nodes, ``first_cell`` the first spacing / L); node 0 and node N-1
 are half cells at the electrodes.  Each face carries one flux N(c_i, c_{i+1}) with D, t+
 and V at the face concentration (c_i + c_{i+1})/2, so the salt is conserved to
-round-off.  Time: the steps of ``ca`` (``ca_steps``, growing geometrically from
+round-off; the potential's drop across a face takes kappa, t+ and tdf there too.  Time: the steps of ``ca`` (``ca_steps``, growing geometrically from
 ``ca_first_step * duration``), variable-step BDF2 after ``bdf1_steps`` implicit Euler
 steps, each solved by a fixed number of Newton iterations (``newton``, default 6) on the
 tridiagonal Jacobian (the face derivatives by automatic differentiation), differentiated
@@ -80,6 +92,10 @@ class Concentrated:
         D = salt.D_expr if salt.D_expr is not None else sympy.Symbol(salt.D)
         Vm = salt.Vm if salt.Vm is not None else sympy.Integer(0)
         self._props = compile_exprs([D, salt.t_plus, Vm])
+        # The cell's potential (with the salt's conductivity): kappa and the thermodynamic factor.
+        self.potential = salt.kappa is not None
+        tdf = salt.tdf if salt.tdf is not None else sympy.Integer(1)
+        self._electric = compile_exprs([salt.kappa, salt.t_plus, tdf]) if self.potential else None
         self._programme = compile_exprs([experiment.programme]) if experiment.programme is not None else None
         table = options.current_table
         if table is not None:
@@ -110,8 +126,8 @@ class Concentrated:
         return jnp.broadcast_to(settings["current"] / settings["area"], t.shape) + 0.0 * t
 
     def run(self, values: Mapping[str, jnp.ndarray]):
-        """Returns the tuple of :class:`~mechlang.simulator.Result`: t (s), E (zeros: no
-        electrode kinetics, so no potential is defined), I (the applied current, A), the
+        """Returns the tuple of :class:`~mechlang.simulator.Result`: t (s), E (the cell's
+        potential, V, with the salt's conductivity ``kappa``; else zeros), I (the applied current, A), the
         last Newton update (relative to the initial concentration) and the lowest
         concentration per step, the grid x (m), the final profile (N, 1), no surface
         species, the profiles of every step with ``profiles=True`` (steps, N, 1), no
@@ -176,6 +192,20 @@ class Concentrated:
         a1 = 1 + omega
         a2 = omega**2 / (1 + omega)
 
+        RTF = constants.R * settings["T"] / Fc
+
+        def cell_potential(c, i):
+            """Left electrode against right, both Li in equilibrium with the salt at their
+            surface (Newman, a binary salt, potential measured against Li):
+            dPhi/dx = -i/kappa + (2RT/F)(1 - t+) tdf dln c/dx at each face."""
+            if not self.potential:
+                return jnp.zeros(())
+            env = dict(env0)
+            env[names] = 0.5 * (c[1:] + c[:-1])
+            kappa, tp, tdf = (jnp.broadcast_to(jnp.asarray(a, float), h.shape) for a in self._electric(env))
+            dphi = -i * h / kappa + 2 * RTF * (1 - tp) * tdf * (jnp.log(c[1:]) - jnp.log(c[:-1]))
+            return -jnp.sum(dphi)
+
         def step(carry, xs):
             c_n, c_prev = carry
             dt_n, i, b0, b1, b2 = xs
@@ -188,12 +218,13 @@ class Concentrated:
             z = jnp.zeros(1)
             v_nodes = jnp.concatenate([z, 0.5 * (vf[1:] + vf[:-1]), z])  # v0 = 0 at the electrodes
             prof = c[:, None] if opt.profiles else jnp.zeros((0, 1))
-            return (c, c_n), (upd / c0, jnp.min(c), prof, v_nodes)
+            return (c, c_n), (upd / c0, jnp.min(c), prof, v_nodes, cell_potential(c, i))
 
         if opt.checkpoint:
             step = jax.checkpoint(step, prevent_cse=False)
         c_init = jnp.full(len(self.x), 1.0) * c0
-        (c_end, _), (upd, cmin, profiles, vel) = jax.lax.scan(step, (c_init, c_init), (dtau, j, a0, a1, a2))
+        (c_end, _), (upd, cmin, profiles, vel, E) = jax.lax.scan(step, (c_init, c_init), (dtau, j, a0, a1, a2))
         I = j * area  # noqa: E741
-        return (t, jnp.zeros_like(t), I, upd, cmin, xg, c_end[:, None], jnp.zeros((t.shape[0], 0)), profiles,
-                None, vel)
+        if self.potential:
+            E = E + I * settings["Ru"]
+        return (t, E, I, upd, cmin, xg, c_end[:, None], jnp.zeros((t.shape[0], 0)), profiles, None, vel)
