@@ -1759,10 +1759,7 @@ class _Builder:
             if not sp.z_declared:
                 self.err(f"species '{n}' has no charge, which migration needs", ident.span,
                          f"add z = ... to its declaration (z = 0 for a neutral species), e.g. 'species {n}: ..., z = +1'")
-            elif sp.D_expr is not None:
-                self.err(f"species '{n}': a D that depends on concentration is not supported with migration yet",
-                         ident.span)
-            elif sp.D is None and n not in self.species_in_steps:
+            elif sp.D is None and sp.D_expr is None and n not in self.species_in_steps:
                 self.err(f"species '{n}' migrates but has no diffusion coefficient", ident.span,
                          f"add D = ... to its declaration, e.g. 'species {n}: D = 1e-5 cm^2/s'")
         # The bulk must be electroneutral (evaluated with the values the file gives).

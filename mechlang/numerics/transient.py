@@ -291,7 +291,10 @@ class Transient:
             # conductor, conductivity kappa = sum z^2 d u_bulk: psi at the far node is the
             # current Q through the last face times its resistance outer / kappa to the
             # reference, so the result does not depend on the domain's length.
-            kappa = jnp.sum(z**2 * d * ctx["u_far"])
+            d_bulk = d
+            if cd.size:  # D(c) at the bulk concentrations (d holds its largest value)
+                d_bulk = d.at[cd].set(diffusion_at(jnp.where(surf, 0.0, bulk), base_env)[0] / D_max)
+            kappa = jnp.sum(z**2 * d_bulk * ctx["u_far"])
             x_ref = settings["reference"] / L if "reference" in settings else None
             ctx["rho"] = self.geometry.outer(x_ref, radius) / kappa
         if self.poisson:
@@ -306,16 +309,17 @@ class Transient:
             ctx.update(lam2=lam2, zz=z2c / c_ref, ls=values[self.poisson["stern"]] / L,
                        E_pzc=values[self.poisson["E_pzc"]], fh=face / h)
 
-        def face_diffusion(u, cx):
+        def face_diffusion(u, cx, bracket=None):
             """Couplings g_face with D of the species in ``cd`` at the face, D((c_i + c_{i+1})/2),
-            and e_face[s, k] = d g_face[s]/d u_k (at node i or i+1) times (u_{s,i+1} - u_{s,i}):
-            (N-1, S) its diagonal when each D depends on its own concentration only, else
-            (N-1, S, S)."""
+            and e_face[s, k] = d g_face[s]/d u_k (at node i or i+1) times the bracket the
+            coupling multiplies, u_{s,i+1} - u_{s,i} (with migration, Scharfetter-Gummel's
+            B(-P) u_{s,i+1} - B(P) u_{s,i}, given as ``bracket``): (N-1, S) its diagonal
+            when each D depends on its own concentration only, else (N-1, S, S)."""
             uu = u[:, :S]
             Dv, dD = diffusion_at(0.5 * cx["c_ref"] * (uu[1:] + uu[:-1]), cx["env"])
             geom = cx["geom"][:, None] / cx["D_max"]
             g = cx["g_face"].at[:, cd].set(geom * Dv)
-            du = (uu[1:] - uu[:-1])[:, cd]
+            du = (uu[1:] - uu[:-1] if bracket is None else bracket)[:, cd]
             e = jnp.zeros((g.shape[0], S, S)).at[:, cd, :].set(
                 geom[:, :, None] * dD * cx["c_ref"] * 0.5 * du[:, :, None])
             return g, (e if self._cross else jnp.diagonal(e, axis1=1, axis2=2))
@@ -386,11 +390,7 @@ class Transient:
                     balance = balance + cx["g_R"] * (drive - E_k)
                 conds = jnp.concatenate([conds, balance[None]])
             g_face, V = cx["g_face"], cx["V"]
-            if cd.size:
-                g_face, e_face = face_diffusion(u, cx)
-            flux_face = g_face * (u[1:] - u[:-1])  # (N-1, S)
-            if rde and not self.mig:
-                flux_face = cx["g_up"] * u[1:] - g_face * u[:-1]
+            bracket, e_face = u[1:] - u[:-1], None  # a face's flux is g_face times the bracket
             if self.mig:
                 # Scharfetter-Gummel with drift z dpsi and, on a rotating disk, the flow
                 # (Peclet number Pe, + away from the disk): P = z dpsi - Pe.
@@ -398,7 +398,12 @@ class Transient:
                 if rde:
                     P = P - cx["pe"]
                 bp, bm = _bernoulli(P), _bernoulli(-P)
-                flux_face = g_face * (bm * u[1:] - bp * u[:-1])
+                bracket = bm * u[1:] - bp * u[:-1]
+            if cd.size:
+                g_face, e_face = face_diffusion(u, cx, bracket if self.mig else None)
+            flux_face = g_face * bracket  # (N-1, S)
+            if rde and not self.mig:
+                flux_face = cx["g_up"] * u[1:] - g_face * u[:-1]
             div = jnp.concatenate([flux_face, zero], 0) - jnp.concatenate([zero, flux_face], 0)
             if rde:
                 div = div + cx["dw"] * u
@@ -415,7 +420,7 @@ class Transient:
             if not with_matrix:
                 return res, conds, None
             if self.mig:
-                A, B, C, G, H = migration_matrix(u, psi, P, bp, bm, g_face, K, rjac, cjac, dE[0], dt, cx)
+                A, B, C, G, H = migration_matrix(u, psi, P, bp, bm, g_face, e_face, K, rjac, cjac, dE[0], dt, cx)
                 corner = jnp.zeros((M, M))
                 if self.e_unknown:  # the column of E (node 0: the kinetics, Poisson's psi_m) and the balance's row
                     rdE, cdE = dE[0]
@@ -499,9 +504,10 @@ class Transient:
             psi_m = cx["f"] * (E_k - cx["E_pzc"])
             return row.at[0].set(ls * flux[0] + psi_m - psi[0] + ls * V[0] * q[0] / (zz * lam2))
 
-        def migration_matrix(u, psi, P, bp, bm, g, K, rjac, cjac, dE, dt, cx):
+        def migration_matrix(u, psi, P, bp, bm, g, e, K, rjac, cjac, dE, dt, cx):
             """Newton's blocks with psi: A, C (N, S+1, S+1) full, B (N, S+1, S+1), and the
-            electrode border G (S+1, M), H (M, S+1).  Face flux F = g (B(-P) u_{i+1} - B(P) u_i)."""
+            electrode border G (S+1, M), H (M, S+1).  Face flux F = g (B(-P) u_{i+1} - B(P) u_i),
+            g of the face's concentrations when D depends on them (``e``: see face_diffusion)."""
             n, z, V, f = S + 1, cx["z"], cx["V"], cx["f"]
             dFdP = g * (-_bernoulli_d(-P) * u[1:] - _bernoulli_d(P) * u[:-1])  # (N-1, S)
             zero = jnp.zeros((1, S))
@@ -519,6 +525,13 @@ class Transient:
             if rde:  # the divergence of the flow
                 Bs = Bs - dt * cx["dw"][:, :, None] * eye
             Bs = Bs.at[0].add(-dt * (kin_stoich.T @ rjac))
+            if e is not None:  # the flux at a face also moves with D(c) there
+                e = e if e.ndim == 3 else e[:, :, None] * eye
+                z3 = jnp.zeros((1, S, S))
+                lo_e, up_e = jnp.concatenate([z3, e], 0), jnp.concatenate([e, z3], 0)
+                A = A.at[:, :S, :S].add(dt * lo_e)
+                C = C.at[:, :S, :S].add(-dt * up_e)
+                Bs = Bs + dt * (lo_e - up_e)
             B = jnp.zeros((N, n, n)).at[:, :S, :S].set(Bs)
             B = B.at[:, :S, S].set(dt * z * (lo_P + up_P)).at[:, S, :S].set(z)
             rdE, cdE = dE
@@ -538,6 +551,9 @@ class Transient:
             rho, zl = cx["rho"], z * g[-1]
             B = B.at[-1, S, :S].set(rho * zl * bm[-1]).at[-1, S, S].add(rho * (z * z) @ dFdP[-1])
             A = A.at[-1, S, :S].set(-rho * zl * bp[-1]).at[-1, S, S].set(-rho * (z * z) @ dFdP[-1])
+            if e is not None:  # g of the last face moves with both its nodes' concentrations
+                B = B.at[-1, S, :S].add(rho * z @ e[-1])
+                A = A.at[-1, S, :S].add(rho * z @ e[-1])
             G = jnp.concatenate([-dt * nernst_stoich, jnp.zeros((1, M))], 0)
             H = jnp.concatenate([cjac, -cdE[:, None] / f], 1)
             return A, B, C, G, H
