@@ -1556,9 +1556,7 @@ class _Builder:
                     self.err(f"{what} must not be negative", e.span)
                     return None
                 why = ("transport concentrated" if concentrated and key == "Cdl" else
-                       "a steady-state polarization experiment" if technique in _STEADY_TECHNIQUES else
-                       "migration (the solution's own potential drop is computed there)"
-                       if key == "Ru" and "migration" in self.transport_ir else None)
+                       "a steady-state polarization experiment" if technique in _STEADY_TECHNIQUES else None)
                 if why:
                     self.err(f"{what} is not supported with {why} yet; leave it out or set it to 0", e.span)
                     return None
