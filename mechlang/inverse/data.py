@@ -37,8 +37,9 @@ the technique computes (:attr:`~mechlang.experiments.base.Waveform.computed`): t
 of a ca, cv, lsv or polarization, the potential of a galvanostatic experiment.  Data on
 the applied quantity (``t,E`` for a ca) are a :class:`~mechlang.errors.DataError`, and so
 are potential data of an experiment that computes no potential (a symmetric cell of
-``transport concentrated`` whose salt has no conductivity ``kappa``: its E is always 0).  Sweep data that do not follow the
-programme but would in millivolts (a bare ``E`` header over ``450 .. -450``) say so.
+``transport concentrated`` whose salt has no conductivity ``kappa``: its E is always 0).
+Sweep data that do not follow the programme but would in millivolts (a bare ``E``
+header over ``450 .. -450``) say so.
 
 Profile data (``t,x,SPECIES``) are compared with the simulated profiles
 (``Result.profiles``), interpolated linearly in time between steps and in x on the grid.

@@ -37,7 +37,8 @@ Finite volumes on a grid whose spacing grows geometrically from both electrodes 
 middle (``points`` nodes, ``first_cell`` the first spacing / L); node 0 and node N-1
 are half cells at the electrodes.  Each face carries one flux N(c_i, c_{i+1}) with D, t+
 and V at the face concentration (c_i + c_{i+1})/2, so the salt is conserved to
-round-off; the potential's drop across a face takes kappa, t+ and tdf there too.  Time: the steps of ``ca`` (``ca_steps``, growing geometrically from
+round-off; the potential's drop across a face takes kappa, t+ and tdf there too.
+Time: the steps of ``ca`` (``ca_steps``, growing geometrically from
 ``ca_first_step * duration``), variable-step BDF2 after ``bdf1_steps`` implicit Euler
 steps, each solved by a fixed number of Newton iterations (``newton``, default 6) on the
 tridiagonal Jacobian (the face derivatives by automatic differentiation), differentiated
@@ -127,9 +128,9 @@ class Concentrated:
 
     def run(self, values: Mapping[str, jnp.ndarray]):
         """Returns the tuple of :class:`~mechlang.simulator.Result`: t (s), E (the cell's
-        potential, V, with the salt's conductivity ``kappa``; else zeros), I (the applied current, A), the
-        last Newton update (relative to the initial concentration) and the lowest
-        concentration per step, the grid x (m), the final profile (N, 1), no surface
+        potential, V, with the salt's conductivity ``kappa``; else zeros), I (the applied
+        current, A), the last Newton update (relative to the initial concentration) and the
+        lowest concentration per step, the grid x (m), the final profile (N, 1), no surface
         species, the profiles of every step with ``profiles=True`` (steps, N, 1), no
         solution potential, and the solvent velocity at the nodes per step (steps, N), m/s."""
         opt = self.options
