@@ -213,7 +213,8 @@ def test_ru_with_migration_is_a_resistance_in_series():
     """With migration the solution's own drop is simulated (to the reference electrode);
     Ru is a further resistance in series.  With 1000-fold support (the solution's
     resistance to the reference, under 1 ohm, is negligible against Ru) the CV with
-    migration equals the one with diffusion alone, through a 0.19 V ohmic shift of the peak."""
+    migration equals the one with diffusion alone, with an ohmic drop I_p Ru of 0.19 V at
+    the peak."""
     opts = dict(points=60, dE=0.004)
     mig = mechlang.compile(mechlang.load_string(MIGRATION_RU.format(
         transport="transport diffusion, migration", reference="\n  reference = 1 mm")), **opts)
@@ -222,7 +223,7 @@ def test_ru_with_migration_is_a_resistance_in_series():
     Ia, Ib, E = np.asarray(a.I), np.asarray(b.I), np.asarray(b.E)
     assert np.max(np.abs(Ia - Ib)) < 3e-3 * np.max(np.abs(Ib))
     k = np.argmin(Ib)
-    assert np.argmin(Ia) == k and E[k] < -0.2  # the peak moved by I_p Ru = 0.19 V
+    assert np.argmin(Ia) == k and E[k] < -0.2  # the peak moved past the ohmic drop I_p Ru
     # and the derivative in Ru through the migration model matches finite differences
     g = float(jax.jvp(lambda ru: mig({"Ru": ru}).I[k], (1000.0,), (1.0,))[1])
     fd = (float(mig({"Ru": 1000.5}).I[k]) - float(mig({"Ru": 999.5}).I[k])) / 1.0
