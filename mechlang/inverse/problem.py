@@ -301,13 +301,20 @@ class Problem:
         """Unit-box vector -> {name: SI value} (JAX)."""
         return {p.name: p.from_unit(s[i]) for i, p in enumerate(self.parameters)}
 
-    def predictions(self, theta: Mapping, with_health: bool = False):
+    def forward_sims(self) -> dict:
+        """This problem's simulators built for forward-mode derivatives alone
+        (``Options.forward_only``), for the Jacobians of Levenberg-Marquardt."""
+        return {name: simulator(self.model, name, sim.options.with_(forward_only=True), self._model_key)
+                for name, sim in self.sims.items()}
+
+    def predictions(self, theta: Mapping, with_health: bool = False, sims: Mapping | None = None):
         """{label: simulated observable at the data set's points}; with ``with_health``
-        also whether every simulation passed its solver checks (a traced boolean)."""
+        also whether every simulation passed its solver checks (a traced boolean).
+        ``sims``: other simulators of the same experiments (``forward_sims``)."""
         from mechlang.inverse.data import predict
 
         results = {}
-        for name, sim in self.sims.items():
+        for name, sim in (sims or self.sims).items():
             own = {k: v for k, v in theta.items() if k in sim._public}
             results[name] = sim._jit(*sim._resolve(own))
         pred = {label: predict(d, results[d.experiment], self.sims[d.experiment]._transient.plan)
@@ -318,19 +325,19 @@ class Problem:
                                 for n, res in results.items()]))
         return pred, ok
 
-    def residuals_theta(self, theta: Mapping, y=None, with_health: bool = False):
+    def residuals_theta(self, theta: Mapping, y=None, with_health: bool = False, sims: Mapping | None = None):
         """Scaled residuals at SI values ``theta`` against ``y`` (default: this problem's data);
         ``y`` is an input, so one compiled function serves batches of data sets.  With
         ``with_health``: (residuals, whether every simulation passed its solver checks)."""
-        pred = self.predictions(theta, with_health=with_health)
+        pred = self.predictions(theta, with_health=with_health, sims=sims)
         if with_health:
             pred, ok = pred
         model = jnp.concatenate([pred[k] / self.scales[k] for k in self.datasets])
         r = model - (self.y if y is None else y)
         return (r, ok) if with_health else r
 
-    def residuals(self, s, y=None, with_health: bool = False):
-        return self.residuals_theta(self.values(s), y, with_health)
+    def residuals(self, s, y=None, with_health: bool = False, sims: Mapping | None = None):
+        return self.residuals_theta(self.values(s), y, with_health, sims)
 
     def curves_from_residuals(self, r, y=None) -> dict:
         """{label: simulated observable (SI)} from scaled residuals against ``y``: the
@@ -400,11 +407,14 @@ def jacobian_fn(problem: Problem):
     its solver checks, batched over (start, data set); and the residuals alone.
 
     The Jacobian is one ``jvp`` per parameter, vmapped: a third cheaper than
-    ``linearize`` followed by a vmapped pushforward, measured on a CV fit."""
+    ``linearize`` followed by a vmapped pushforward, measured on a CV fit.  Its simulators
+    are built for forward mode alone (``Problem.forward_sims``)."""
+    sims = problem.forward_sims()
 
     def one(s, y):
         def column(v):
-            return jax.jvp(lambda x: problem.residuals(x, y, with_health=True), (s,), (v,), has_aux=True)
+            return jax.jvp(lambda x: problem.residuals(x, y, with_health=True, sims=sims), (s,), (v,),
+                           has_aux=True)
 
         r, J, ok = jax.vmap(column, out_axes=(None, 1, None))(jnp.eye(s.shape[0]))
         return r, J, ok

@@ -22,13 +22,15 @@ Each solve is split into ``factor`` (everything that depends on the matrix only)
 derivative of a converged time step (``transient``) applies the factors of the matrix at
 the solution to as many right-hand sides as there are tangents, and reverse mode
 transposes ``apply`` -- which JAX can do only because the right-hand side never meets the
-matrix in a non-linear operation.
+matrix in a non-linear operation.  A tangent right-hand side known before the step's
+solve (forward mode only) can ride in Newton's own LAPACK call (``extra``).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.custom_batching import custom_vmap
 
 
 def _inverse_small(M):
@@ -49,11 +51,41 @@ def _inverse_small(M):
     return aug[..., S:]
 
 
-def factor(A, B, C, B0, G, H, dense=True, r=None, corner=None):
+def _solve_with(dl, diag, du, rhs, more):
+    """Tridiagonal solves for the columns of ``rhs`` and of ``more`` in one LAPACK call."""
+    k = rhs.shape[-1]
+    sol = jax.lax.linalg.tridiagonal_solve(dl, diag, du, jnp.concatenate([rhs, more], -1))
+    return sol[..., :k], sol[..., k:]
+
+
+@custom_vmap
+def _solve_with_tangents(dl, diag, du, rhs, more):
+    return _solve_with(dl, diag, du, rhs, more)
+
+
+@_solve_with_tangents.def_vmap
+def _solve_with_tangents_vmap(axis_size, in_batched, dl, diag, du, rhs, more):
+    """Batched over tangents alone (a forward-mode Jacobian: only ``more`` carries the
+    batch), the tangents become columns of the same call and the primal's solution stays
+    unbatched, as JAX's ``jvp`` needs it; any other batch goes through as usual."""
+    *primal, tangents = in_batched
+    if tangents and not any(primal):
+        m = more.shape[-1]
+        cols = jnp.moveaxis(more, 0, -2)
+        p, t = _solve_with(dl, diag, du, rhs, cols.reshape(cols.shape[:-2] + (axis_size * m,)))
+        return (p, jnp.moveaxis(t.reshape(t.shape[:-1] + (axis_size, m)), -2, 0)), (False, True)
+    args = [a if b else jnp.broadcast_to(a, (axis_size, *a.shape))
+            for a, b in zip((dl, diag, du, rhs, more), in_batched)]
+    return jax.vmap(_solve_with)(*args), (True, True)
+
+
+def factor(A, B, C, B0, G, H, dense=True, r=None, corner=None, extra=None):
     """The matrix-only part of a solve of the bordered block-tridiagonal system above.
 
     With ``r`` (N, S) given, also returns the tridiagonal part of ``apply`` for it, from
     the same LAPACK call (not dense only): ``(factors, p)``, for ``apply(..., p=p)``.
+    With ``extra`` (N, S) as well (a tangent's right-hand side: forward mode only, since
+    its solution shares a call with the primal's), ``(factors, p, p_extra)``.
 
     Arguments:
         A, C: (N, S) the diagonal inter-node blocks (A[0] and C[N-1] unused), or (N, S, S)
@@ -93,13 +125,18 @@ def factor(A, B, C, B0, G, H, dense=True, r=None, corner=None):
     diag = B.T.at[:, 0].set(jnp.diagonal(B0))
     e0 = jnp.zeros((S, N, 1)).at[:, 0].set(1.0)
     rhs = e0 if r is None else jnp.concatenate([e0, r.T[..., None]], axis=-1)
-    sol = jax.lax.linalg.tridiagonal_solve(dl, diag, du, rhs)
+    if extra is not None:
+        sol, more = _solve_with_tangents(dl, diag, du, rhs, extra.T[..., None])
+    else:
+        sol = jax.lax.linalg.tridiagonal_solve(dl, diag, du, rhs)
     q = sol[..., 0]  # (S, N)
     off = B0 - jnp.diag(jnp.diagonal(B0))
     top = jnp.concatenate([jnp.eye(S) + q[:, :1] * off, q[:, :1] * G], axis=1)
     bottom = jnp.concatenate([H, corner], axis=1)
     K_inv = _inverse_small(jnp.concatenate([top, bottom], axis=0))
     f = dict(dl=dl, diag=diag, du=du, q=q, off=off, G=G, K_inv=K_inv)
+    if extra is not None:
+        return f, sol[..., 1], more[..., 0]
     return f if r is None else (f, sol[..., 1])
 
 

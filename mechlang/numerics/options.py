@@ -22,6 +22,10 @@ class Options:
     newton: int | None = None  # Newton iterations per step; None: 1 if linear, else 4
     newton_tol: float = 1e-7  # the last Newton update (relative to the largest bulk concentration)
     checkpoint: bool = True  # recompute each step in reverse mode instead of storing it
+    # Differentiated in forward mode only (Levenberg-Marquardt's Jacobians): the tangents of
+    # parameters that enter only the electrode's rows share the step's tridiagonal call
+    # (about a fifth off a Jacobian); reverse mode then fails.
+    forward_only: bool = False
     profiles: bool = False  # keep the concentration profiles of every step (Result.profiles)
     rde_domain: float = 4.0  # rotating disk: the domain is at most this many Levich layers delta
     rde_terms: int = 3  # rotating disk velocity: 3 = Cochran's series to xi^4, 1 = the x^2 term alone

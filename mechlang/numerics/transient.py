@@ -151,6 +151,8 @@ class Transient:
             cd_exprs += [e] + [sympy.diff(e, ck) for ck in all_c]
             self._cross |= any(sym in e.free_symbols for k, sym in enumerate(all_c) if k != i)
         self._diffusion = compile_exprs(cd_exprs)
+        # The names that enter the rows away from the electrode (homogeneous rates, D(c)).
+        self._interior_names = set(self._source.free_symbols) | set(self._diffusion.free_symbols)
         if self._cross and not self.mig:
             self.components = [Component(tuple(range(S)), tuple(range(len(self.nernst) + self.e_unknown)), True)]
         if self._cd.size and not options.newton:  # the jump of a potential step needs more
@@ -363,10 +365,11 @@ class Transient:
                   jnp.stack([jnp.asarray(c, float) for c in cdE]) if cdE else jnp.zeros(0))
             return rates, jac, conds, cjac, dE
 
-        def residual(u, v, u_old, dt, E_k, cx, with_matrix=True, newton_rhs=False):
+        def residual(u, v, u_old, dt, E_k, cx, with_matrix=True, newton_rhs=False, extra=None):
             """The step's residual (N, S) and equilibrium conditions (M,), and the factors
             of their Jacobian with respect to (u, v) (for Newton, with the tridiagonal
-            solves for -residual done in the same calls).  Galvanostatic, or with Ru:
+            solves for -residual, and for ``extra`` (N, S) when given, done in the same
+            calls: the first group's p is then (p, p_extra)).  Galvanostatic, or with Ru:
             ``E_k`` is (applied current or potential, E_old of the time derivative of E),
             v ends with E, and the conditions with the current balance."""
             if self.e_unknown:
@@ -472,10 +475,11 @@ class Transient:
                 r = -res[:, I] if newton_rhs and not comp.dense and not factors else None
                 AI, CI = (A[:, I][:, :, I], C[:, I][:, :, I]) if A.ndim == 3 else (A[:, I], C[:, I])
                 f = blocksolve.factor(AI, Bc, CI, BI[0], G[I][:, Jn], H[Jn][:, I],
-                                      dense=comp.dense, r=r, corner=corner[Jn][:, Jn])
+                                      dense=comp.dense, r=r, corner=corner[Jn][:, Jn],
+                                      extra=None if r is None or extra is None else extra[:, I])
                 factors.append(f if r is None else f[0])
                 if r is not None:
-                    first_p = f[1]
+                    first_p = f[1] if extra is None else f[1:]
             return res, conds, (B, factors, first_p)
 
         def e_corner(cdE, rdE, dt, cx):
@@ -614,13 +618,65 @@ class Transient:
         # of the context (grid, diffusion, the parameters not fitted) does not.
         implicit_newton = jax.custom_jvp(newton)
 
+        def electrode_only(path):
+            """Whether an input (its path in (u_old, dt, E_k, cx)) enters no row but the
+            electrode's through the solution: then a tangent's right-hand side away from
+            the electrode is the same at Newton's start as at the solution."""
+            keys = [getattr(k, "idx", getattr(k, "key", None)) for k in path]
+            if keys[0] == 0:  # u_old: the same term V u_old at any solution
+                return True
+            if keys[0] == 2:  # E_k
+                return "E" not in self._interior_names
+            if keys[0] == 3 and keys[1] == "env":
+                return keys[2] not in self._interior_names
+            return keys[0] == 3 and keys[1] in ("sc", "scale_v")
+
+        def fused_jvp(primals, flat, tree, live, flat_t):
+            """A linear step and its tangents in one tridiagonal call (forward mode only):
+            the tangents' right-hand side -dres(u) is taken at Newton's start u_init before
+            the solve, and its change to the solution, a source at node 0 alone, is added
+            through the response q to such a source that the factors hold."""
+            u_init, v_init, u_old, dt, E_k, cx = primals
+            lp, lt = [flat[i] for i in live], [flat_t[i] for i in live]
+
+            def with_live(xs):
+                leaves = list(flat)
+                for i, x in zip(live, xs):
+                    leaves[i] = x
+                return jax.tree_util.tree_unflatten(tree, leaves)
+
+            def surface(u0, *xs):
+                _, _, E_, c_ = with_live(xs)
+                rates, _, cnd, _ = surface_terms(u0, E_, c_)
+                return rates, cnd
+
+            _, (dres0, _, _) = jax.jvp(
+                lambda *xs: residual(u_init, v_init, *with_live(xs), with_matrix=False), lp, lt)
+            res, conds, (B, factors, (p, p_t)) = residual(u_init, v_init, u_old, dt, E_k, cx,
+                                                          newton_rhs=True, extra=-dres0)
+            du, dv = solve((B, factors, p), -res, -conds)
+            u, v = u_init + du, v_init + dv
+            _, (dr, dconds) = jax.jvp(lambda *xs: surface(u[0], *xs), lp, lt)
+            _, (dr0, _) = jax.jvp(lambda *xs: surface(u_init[0], *xs), lp, lt)
+            w = -dt * (kin_stoich.T @ (dr - dr0))  # row 0 of dres(u) - dres(u_init)
+            I0 = np.array(self.components[0].species, dtype=int)
+            p_t = p_t - w[I0][:, None] * factors[0]["q"]
+            du_t, dv_t = solve((B, factors, p_t), -dres0.at[0].add(w), -dconds)
+            upd = jnp.max(jnp.abs(du))
+            return (u, v, upd), (du_t, dv_t, jnp.zeros_like(upd))
+
         def _jvp(primals, tangents):
             u_init, v_init, u_old, dt, E_k, cx = primals
-            (u, v, upd), matrix = newton_matrix(*primals)
             flat, tree = jax.tree_util.tree_flatten(primals[2:])
             zero = lambda t: isinstance(t, jax.custom_derivatives.SymbolicZero)  # noqa: E731
             flat_t = jax.tree_util.tree_leaves(tangents[2:], is_leaf=zero)
             live = [i for i, t in enumerate(flat_t) if not zero(t)]
+            if opt.forward_only and self.linear and self.newton == 1 and not self.mig \
+                    and not self.components[0].dense:
+                paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(primals[2:])[0]]
+                if all(electrode_only(paths[i]) for i in live):
+                    return fused_jvp(primals, flat, tree, live, flat_t)
+            (u, v, upd), matrix = newton_matrix(*primals)
 
             def res_of(*xs):
                 leaves = list(flat)
