@@ -118,7 +118,7 @@ def lm(problem: Problem, starts: np.ndarray, max_iter: int = 100, tol: float = 1
                     lam[i] *= 2.0
             cand = problem.clip(s + step)
             # Each trial point comes with its Jacobian: an accepted step (most are) then
-            # needs no further evaluation, and a Jacobian costs about 2 to 3.5 forward runs.
+            # needs no further evaluation, and a Jacobian costs about 1.7 to 3.5 forward runs.
             rc, Jc, okc = value_jac(np.where(trying[:, None], cand, s))
             out.n_grad += int(trying.sum()) * n_exp
             # A failed simulation, or one whose loss overflows to inf, is a rejected step.
