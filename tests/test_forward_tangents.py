@@ -46,6 +46,35 @@ experiment cv {
 }
 """
 
+EE = """
+species A: D = 1e-5 cm^2/s, c = 1 mM
+species B, C: D = 0.8e-5 cm^2/s
+param E01 = 0.1 V in [-0.1 V, 0.3 V]
+param E02 = -0.1 V in [-0.3 V, 0.1 V]
+param k02 = 3e-3 cm/s in [1e-6 cm/s, 1 cm/s] log
+param alpha2 = 0.45 in [0.2, 0.8]
+E1: A + e- <=> B ; nernst(E01)
+E2: B + e- <=> C ; butler_volmer(E02, k02, alpha2)
+experiment cv {
+  technique = cv
+  E_start = 0.4 V, E_vertex = -0.5 V, scan_rate = 0.1 V/s
+}
+"""
+
+RDE = """
+species O: D = 1e-5 cm^2/s, c = 1 mM
+species R: D = 1e-5 cm^2/s
+param k0 = 3e-3 cm/s in [1e-6 cm/s, 1 cm/s] log
+param alpha = 0.45 in [0.2, 0.8]
+E1: O + e- <=> R ; butler_volmer(0 V, k0, alpha)
+transport diffusion, convection
+experiment cv {
+  technique = cv
+  E_start = 0.4 V, E_vertex = -0.4 V, scan_rate = 50 mV/s
+  geometry = rotating_disk(omega = 1000 rpm, nu = 0.01 cm^2/s)
+}
+"""
+
 
 def problem(tmp_path, text, fit):
     """A problem on data simulated at values off the file's (so residuals are not zero)."""
@@ -79,6 +108,8 @@ def tridiagonal_calls(p, sims):
 @pytest.mark.parametrize("text, fit", [
     (E_BV, ["E0", "k0", "alpha"]),  # electrode-only: one call per step
     (EC, ["k0", "alpha"]),  # electrode-only beside a homogeneous step
+    (EE, ["E01", "k02", "alpha2"]),  # an equilibrium step's condition and a kinetic one
+    (RDE, ["k0", "alpha"]),  # under convection
     (EC, ["k0", "alpha", "kc"]),  # kc enters every node: the general path
     (EC, ["k0", "D"]),  # D_A (unlike the others) enters every node: the general path
 ])
